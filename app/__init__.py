@@ -1,0 +1,72 @@
+"""Boxoffice: the application factory."""
+from flask import Flask, request
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import auth, firebase, monitoring
+from app.config import Config, load_config
+from app.errors import register_error_handlers
+from app.extensions import api, cache, limiter
+from app.logging import configure_logging, init_request_logging
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _resolve_config(config):
+    if config is None:
+        return load_config()
+    if isinstance(config, str):
+        return load_config(config)
+    if isinstance(config, type) and issubclass(config, Config):
+        return config()
+    return config
+
+
+def _require_json_bodies():
+    has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
+    if request.method in BODY_METHODS and has_body and not request.is_json:
+        raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def create_app(config=None):
+    config = _resolve_config(config)
+    config.validate()
+
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.json.sort_keys = False
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    configure_logging(app)
+    # Before the limiter's own hook, so a 429 still carries a request id.
+    init_request_logging(app)
+    app.before_request(_require_json_bodies)
+    monitoring.init_app(app)
+
+    firebase.init_app(app)
+    auth.init_app(app)
+    cache.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "Firebase ID token"}
+    )
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_commands(app)
+    return app
+
+
+def _register_blueprints(app):
+    from app.users.routes import blp as users_blp
+
+    for blueprint in (monitoring.blp, users_blp):
+        api.register_blueprint(blueprint)
+
+
+def _register_commands(app):
+    from app.seed import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,172 @@
+"""Configuration: the only module that reads the environment.
+
+Each config class reads ``os.environ`` (after loading ``.env``) when it is
+instantiated, so ``create_app`` sees the environment as it is at start-up and
+tests can build apps with their own values.
+"""
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOGLE_ID_TOKEN_CERTS_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used to start the app."""
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ, key, default):
+    raw = environ.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from exc
+
+
+class Config:
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    LOG_FORMAT_DEFAULT = "color"
+
+    def __init__(self, environ=None, **overrides):
+        if environ is None:
+            load_dotenv(ROOT / ".env")
+            environ = os.environ
+        env = environ.get
+
+        self.SECRET_KEY = env("SECRET_KEY", "")
+        self.API_HOST = env("API_HOST", "127.0.0.1")
+        self.API_PORT = _int(environ, "API_PORT", 5000)
+
+        self.FIREBASE_PROJECT_ID = env("FIREBASE_PROJECT_ID", "")
+        self.FIREBASE_CREDENTIALS = env("FIREBASE_CREDENTIALS", "")
+        self.FIREBASE_WEB_API_KEY = env("FIREBASE_WEB_API_KEY", "")
+        self.FIREBASE_ID_TOKEN_CERTS_URL = env("FIREBASE_ID_TOKEN_CERTS_URL", GOOGLE_ID_TOKEN_CERTS_URL)
+        self.FIRESTORE_EMULATOR_HOST = env("FIRESTORE_EMULATOR_HOST", "")
+        self.FIREBASE_AUTH_EMULATOR_HOST = env("FIREBASE_AUTH_EMULATOR_HOST", "")
+        # Every *_EMULATOR_HOST in the environment, so production can refuse
+        # any of them, including ones this app does not use itself.
+        self.EMULATOR_HOSTS = {k: v for k, v in environ.items() if k.endswith("_EMULATOR_HOST") and v}
+        self.FIREBASE_HTTP_TIMEOUT = _int(environ, "FIREBASE_HTTP_TIMEOUT", 10)
+
+        self.REDIS_URL = env("REDIS_URL", "")
+        self.RATELIMIT_ENABLED = _bool(env("RATELIMIT_ENABLED"), True)
+        self.RATELIMIT_DEFAULT = env("RATELIMIT_DEFAULT", "600 per minute")
+        self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "10 per minute")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_KEY_PREFIX = "boxoffice-limits"
+        self.TRUSTED_PROXIES = _int(environ, "TRUSTED_PROXIES", 0)
+
+        self.CACHE_TYPE = "RedisCache" if self.REDIS_URL else "SimpleCache"
+        self.CACHE_REDIS_URL = self.REDIS_URL
+        self.CACHE_KEY_PREFIX = "boxoffice-cache:"
+        self.CACHE_DEFAULT_TIMEOUT = _int(environ, "CACHE_DEFAULT_TIMEOUT", 60)
+
+        self.MAX_CONTENT_LENGTH = _int(environ, "MAX_BODY_BYTES", 1024 * 1024)
+
+        self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+        self.LOG_FORMAT = env("LOG_FORMAT", self.LOG_FORMAT_DEFAULT)
+        self.LOG_DIR = env("LOG_DIR", str(ROOT / "logs"))
+        self.SLOW_REQUEST_MS = _int(environ, "SLOW_REQUEST_MS", 500)
+
+        self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+
+        self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)
+
+        self.API_TITLE = "Boxoffice"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "/docs"
+        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    @property
+    def EMULATED(self):
+        return bool(self.FIRESTORE_EMULATOR_HOST or self.FIREBASE_AUTH_EMULATOR_HOST)
+
+    def validate(self):
+        if not self.FIREBASE_PROJECT_ID:
+            raise ConfigError("FIREBASE_PROJECT_ID is required")
+        if self.LOG_FORMAT not in {"json", "color"}:
+            raise ConfigError("LOG_FORMAT must be json or color")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+
+    def __init__(self, environ=None, **overrides):
+        super().__init__(environ, **overrides)
+        self.FIREBASE_PROJECT_ID = self.FIREBASE_PROJECT_ID or "demo-boxoffice"
+        self.FIREBASE_WEB_API_KEY = self.FIREBASE_WEB_API_KEY or "demo-key"
+        self.SECRET_KEY = self.SECRET_KEY or "development-only-secret"
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    DEBUG = False
+    TESTING = True
+
+    def __init__(self, environ=None, **overrides):
+        overrides.setdefault("RATELIMIT_ENABLED", False)
+        overrides.setdefault("CACHE_TYPE", "NullCache")
+        overrides.setdefault("CACHE_NO_NULL_WARNING", True)
+        super().__init__(environ, **overrides)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    LOG_FORMAT_DEFAULT = "json"
+
+    def validate(self):
+        super().validate()
+        if self.EMULATOR_HOSTS:
+            # Emulator ID tokens are unsigned; honouring them would let anyone in.
+            raise ConfigError(
+                "production refuses to start with emulator settings: " + ", ".join(sorted(self.EMULATOR_HOSTS))
+            )
+        if not self.FIREBASE_CREDENTIALS:
+            raise ConfigError(
+                "FIREBASE_CREDENTIALS is required: a service-account JSON file, or 'application-default'"
+            )
+        if self.FIREBASE_CREDENTIALS != "application-default" and not Path(self.FIREBASE_CREDENTIALS).is_file():
+            raise ConfigError(f"FIREBASE_CREDENTIALS file not found: {self.FIREBASE_CREDENTIALS}")
+        if not self.FIREBASE_WEB_API_KEY:
+            raise ConfigError("FIREBASE_WEB_API_KEY is required for the /auth REST helpers")
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be set to at least 32 random characters")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load_config(name=None):
+    load_dotenv(ROOT / ".env")
+    name = name or os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}") from None

@@ -1,0 +1,13 @@
+"""The scheduler's job list: service functions and their triggers.
+
+``scheduler.py`` runs each inside an app context. Every job must be safe to
+run twice, concurrently, or after a crash half-way; ``leader_only`` jobs run
+only in the scheduler process that holds the scheduler lease.
+"""
+
+
+def scheduler_jobs(config):
+    return [
+        dict(id="scheduler_lease", func="app.leases:hold_scheduler_lease", trigger="interval",
+             seconds=config["SCHEDULER_HEARTBEAT_SECONDS"], leader_only=False),
+    ]

@@ -1,0 +1,111 @@
+"""Firebase's Identity Toolkit and Secure Token REST APIs, for web clients that log in over REST.
+
+The Auth emulator serves the same paths under its own host, so the emulated
+and production paths share this code.
+"""
+import logging
+
+import requests
+from flask import current_app
+
+from app.errors import AppError
+
+logger = logging.getLogger(__name__)
+
+_session = requests.Session()
+
+# Identity Toolkit error messages -> (status, code, message, field)
+_ERRORS = {
+    "EMAIL_EXISTS": (409, "email_taken", "An account with this e-mail address already exists.", "email"),
+    "WEAK_PASSWORD": (422, "validation_error", "The password is too weak.", "password"),
+    "INVALID_EMAIL": (422, "validation_error", "The e-mail address is not valid.", "email"),
+    "MISSING_PASSWORD": (422, "validation_error", "A password is required.", "password"),
+    "INVALID_LOGIN_CREDENTIALS": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
+    "EMAIL_NOT_FOUND": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
+    "INVALID_PASSWORD": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
+    "USER_DISABLED": (403, "user_disabled", "This account is disabled.", None),
+    "TOO_MANY_ATTEMPTS_TRY_LATER": (429, "rate_limited", "Too many attempts; try again later.", None),
+    "TOKEN_EXPIRED": (401, "invalid_refresh_token", "The refresh token is no longer valid; log in again.", None),
+    "INVALID_REFRESH_TOKEN": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "USER_NOT_FOUND": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "INVALID_GRANT_TYPE": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "MISSING_REFRESH_TOKEN": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+}
+
+
+class IdentityError(AppError):
+    """An Identity Toolkit refusal, with Firebase's own reason kept for callers that care."""
+
+    def __init__(self, reason, status, code, message, details=None):
+        super().__init__(code, message, status=status, details=details)
+        self.reason = reason
+
+
+def _hosts():
+    emulator = current_app.config["FIREBASE_AUTH_EMULATOR_HOST"]
+    if emulator:
+        return (f"http://{emulator}/identitytoolkit.googleapis.com/v1",
+                f"http://{emulator}/securetoken.googleapis.com/v1")
+    return "https://identitytoolkit.googleapis.com/v1", "https://securetoken.googleapis.com/v1"
+
+
+def _post(url, payload):
+    params = {"key": current_app.config["FIREBASE_WEB_API_KEY"]}
+    try:
+        response = _session.post(url, params=params, json=payload,
+                                 timeout=current_app.config["FIREBASE_HTTP_TIMEOUT"])
+    except requests.RequestException as exc:
+        logger.error("identity service unreachable: %s", type(exc).__name__)
+        raise AppError("auth_unavailable", "The identity service is unreachable.", status=503) from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.ok:
+        return body
+    raw = (body.get("error") or {}).get("message", "")
+    reason = raw.split(" ", 1)[0].split(":", 1)[0].strip()
+    if reason not in _ERRORS:
+        logger.error("identity service refused with %s (%s)", response.status_code, reason or "no reason")
+        raise IdentityError(reason, 502, "auth_upstream_error", "The identity service refused the request.")
+    status, code, message, field = _ERRORS[reason]
+    details = {"fields": {field: [message]}} if field and status == 422 else {}
+    raise IdentityError(reason, status, code, message, details)
+
+
+def _session_from_toolkit(body):
+    return {
+        "uid": body["localId"],
+        "id_token": body["idToken"],
+        "refresh_token": body["refreshToken"],
+        "expires_in": int(body["expiresIn"]),
+    }
+
+
+def sign_up(email, password):
+    toolkit, _ = _hosts()
+    body = _post(f"{toolkit}/accounts:signUp", {"email": email, "password": password, "returnSecureToken": True})
+    return _session_from_toolkit(body)
+
+
+def sign_in(email, password):
+    toolkit, _ = _hosts()
+    body = _post(f"{toolkit}/accounts:signInWithPassword",
+                 {"email": email, "password": password, "returnSecureToken": True})
+    return _session_from_toolkit(body)
+
+
+def exchange_refresh_token(refresh_token):
+    _, securetoken = _hosts()
+    body = _post(f"{securetoken}/token", {"grant_type": "refresh_token", "refresh_token": refresh_token})
+    return {
+        "uid": body["user_id"],
+        "id_token": body["id_token"],
+        "refresh_token": body["refresh_token"],
+        "expires_in": int(body["expires_in"]),
+    }
+
+
+def send_password_reset(email):
+    toolkit, _ = _hosts()
+    _post(f"{toolkit}/accounts:sendOobCode", {"requestType": "PASSWORD_RESET", "email": email})

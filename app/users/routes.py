@@ -1,0 +1,101 @@
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from app.auth import login_required, roles_required
+from app.extensions import limiter
+from app.users import service
+from app.users.schemas import (DeviceIn, DeviceOut, LoginIn, PasswordResetIn, ProfileOut, ProfilePatch, RefreshIn,
+                               RegisterIn, RoleIn, RoleOut, SessionOut)
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Accounts, sessions and profiles")
+
+
+def _auth_limit():
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+@blp.route("/auth/register", methods=["POST"])
+@limiter.limit(_auth_limit)
+@blp.arguments(RegisterIn)
+@blp.response(201, SessionOut)
+def register(data):
+    """Create an account with e-mail and password and return a session"""
+    return service.register_user(data["email"], data["password"], display_name=data.get("display_name"))
+
+
+@blp.route("/auth/login", methods=["POST"])
+@limiter.limit(_auth_limit)
+@blp.arguments(LoginIn)
+@blp.response(200, SessionOut)
+def login(data):
+    """Exchange e-mail and password for a session"""
+    return service.log_in(data["email"], data["password"])
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@limiter.limit(_auth_limit)
+@blp.arguments(RefreshIn)
+@blp.response(200, SessionOut)
+def refresh(data):
+    """Exchange a refresh token for a new ID token"""
+    return service.refresh_session(data["refresh_token"])
+
+
+@blp.route("/auth/password-reset", methods=["POST"])
+@limiter.limit(_auth_limit)
+@blp.arguments(PasswordResetIn)
+@blp.response(204)
+def password_reset(data):
+    """Send a password-reset e-mail; answers the same whether or not the address has an account"""
+    service.request_password_reset(data["email"])
+
+
+@blp.route("/auth/me", methods=["GET"])
+@login_required
+@blp.response(200, ProfileOut)
+def get_me():
+    """The caller's profile and role"""
+    return service.get_profile(g.user)
+
+
+@blp.route("/users/me", methods=["PATCH"])
+@login_required
+@blp.arguments(ProfilePatch)
+@blp.response(200, ProfileOut)
+def update_me(data):
+    """Change the caller's display name, phone or locale"""
+    return service.update_profile(g.user, **data)
+
+
+@blp.route("/users/me", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_me():
+    """Erase the caller's personal data and account"""
+    service.erase_user(g.user.uid)
+
+
+@blp.route("/users/me/devices", methods=["POST"])
+@login_required
+@blp.arguments(DeviceIn)
+@blp.response(201, DeviceOut)
+def register_device(data):
+    """Register an FCM token for push notifications"""
+    return service.register_device(g.user.uid, data["token"], platform=data["platform"])
+
+
+@blp.route("/users/me/devices/<device_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_device(device_id):
+    """Forget a device (for example on log-out)"""
+    service.remove_device(g.user.uid, device_id)
+
+
+@blp.route("/admin/users/<uid>/role", methods=["PUT"])
+@roles_required("admin")
+@blp.arguments(RoleIn)
+@blp.response(200, RoleOut)
+def set_role(data, uid):
+    """Change a user's role; their refresh tokens are revoked so the new claims take effect"""
+    return service.set_role(uid, data["role"])

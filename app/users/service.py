@@ -1,0 +1,155 @@
+"""Accounts and profiles: sessions over REST, the profile document, devices, roles, erasure."""
+import hashlib
+import logging
+
+from google.api_core import exceptions as gexc
+
+from app.auth import Role, token_cache
+from app.errors import AppError
+from app.firebase import UserNotFoundError, db, get_firebase
+from app.timeutil import utcnow
+from app.users import identity
+
+logger = logging.getLogger(__name__)
+
+USERS = "users"
+DEVICES = "devices"
+MAX_DEVICES = 50
+PROFILE_FIELDS = ("display_name", "phone", "locale")
+
+
+def _profile_ref(uid):
+    return db().collection(USERS).document(uid)
+
+
+def _new_profile(uid, email, display_name=None, role=Role.CUSTOMER):
+    now = utcnow()
+    return {"uid": uid, "email": email, "display_name": display_name, "phone": None, "locale": None,
+            "role": str(role), "created_at": now, "updated_at": now, "deleted_at": None}
+
+
+def _ensure_profile(uid, email, role):
+    ref = _profile_ref(uid)
+    snapshot = ref.get()
+    if snapshot.exists:
+        return snapshot.to_dict()
+    profile = _new_profile(uid, email, role=role)
+    try:
+        ref.create(profile)
+    except gexc.AlreadyExists:
+        return ref.get().to_dict()
+    return profile
+
+
+def register_user(email, password, *, display_name=None):
+    session = identity.sign_up(email, password)
+    uid = session["uid"]
+    if display_name:
+        get_firebase().update_user(uid, display_name=display_name)
+    _profile_ref(uid).set(_new_profile(uid, email, display_name))
+    logger.info("user registered uid=%s", uid)
+    return session
+
+
+def log_in(email, password):
+    return identity.sign_in(email, password)
+
+
+def refresh_session(refresh_token):
+    return identity.exchange_refresh_token(refresh_token)
+
+
+def request_password_reset(email):
+    try:
+        identity.send_password_reset(email)
+    except identity.IdentityError as exc:
+        # Saying whether an address has an account would let anyone probe for accounts.
+        if exc.reason != "EMAIL_NOT_FOUND":
+            raise
+
+
+def get_profile(user):
+    """The caller's profile, created on first sight for users who signed up through a mobile SDK."""
+    profile = _ensure_profile(user.uid, user.email, user.role)
+    if profile.get("deleted_at"):
+        raise AppError("account_deleted", "This account has been deleted.", status=401)
+    return {**profile, "role": str(user.role), "email_verified": user.email_verified}
+
+
+def update_profile(user, **changes):
+    profile = get_profile(user)
+    changes = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
+    changes["updated_at"] = utcnow()
+    _profile_ref(user.uid).update(changes)
+    if "display_name" in changes:
+        get_firebase().update_user(user.uid, display_name=changes["display_name"])
+    logger.info("profile updated uid=%s fields=%s", user.uid, sorted(changes))
+    return {**profile, **changes}
+
+
+def _device_id(token):
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def register_device(uid, token, *, platform):
+    devices = _profile_ref(uid).collection(DEVICES)
+    ref = devices.document(_device_id(token))
+    now = utcnow()
+    snapshot = ref.get()
+    if snapshot.exists:
+        ref.update({"platform": platform, "last_seen_at": now})
+        return {**snapshot.to_dict(), "platform": platform, "last_seen_at": now}
+    if devices.count().get()[0][0].value >= MAX_DEVICES:
+        raise AppError("too_many_devices", f"An account can register at most {MAX_DEVICES} devices.",
+                       status=409)
+    device = {"id": ref.id, "token": token, "platform": platform, "created_at": now, "last_seen_at": now}
+    ref.set(device)
+    logger.info("device registered uid=%s device=%s", uid, ref.id)
+    return device
+
+
+def remove_device(uid, device_id):
+    ref = _profile_ref(uid).collection(DEVICES).document(device_id)
+    if not ref.get().exists:
+        raise AppError("not_found", "No such device.", status=404)
+    ref.delete()
+
+
+def erase_user(uid):
+    """Erase personal data and the login; financial records keep only the anonymous uid."""
+    profile_ref = _profile_ref(uid)
+    batch = db().batch()
+    for device in profile_ref.collection(DEVICES).list_documents():
+        batch.delete(device)
+    now = utcnow()
+    batch.set(profile_ref, {"uid": uid, "email": None, "display_name": None, "phone": None, "locale": None,
+                            "deleted_at": now, "updated_at": now}, merge=True)
+    batch.commit()
+    firebase = get_firebase()
+    try:
+        firebase.revoke_refresh_tokens(uid)
+        firebase.delete_user(uid)
+    except UserNotFoundError:
+        pass
+    token_cache().forget_uid(uid)
+    logger.info("user erased uid=%s", uid)
+
+
+def set_role(uid, role):
+    firebase = get_firebase()
+    try:
+        account = firebase.get_user(uid)
+    except UserNotFoundError:
+        raise AppError("not_found", "No such user.", status=404) from None
+    claims = dict(account.custom_claims or {})
+    claims["role"] = str(role)
+    firebase.set_custom_claims(uid, claims)
+    # New claims reach the user with their next ID token; revoking makes real
+    # Firebase refuse the old refresh token so the change cannot be dodged.
+    firebase.revoke_refresh_tokens(uid)
+    token_cache().forget_uid(uid)
+    now = utcnow()
+    _ensure_profile(uid, account.email, role)
+    _profile_ref(uid).update({"role": str(role), "updated_at": now})
+    logger.info("role changed uid=%s role=%s", uid, role)
+    return {"uid": uid, "role": str(role), "updated_at": now}

@@ -1,0 +1,66 @@
+"""Production refuses configurations that would be unsafe or cannot work."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.config import ConfigError, ProductionConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def service_account(tmp_path):
+    path = tmp_path / "sa.json"
+    path.write_text("{}")
+    return str(path)
+
+
+@pytest.fixture
+def good_env(service_account, tmp_path):
+    return {"FIREBASE_PROJECT_ID": "boxoffice-prod", "FIREBASE_CREDENTIALS": service_account,
+            "FIREBASE_WEB_API_KEY": "web-key", "SECRET_KEY": "x" * 40, "LOG_DIR": str(tmp_path)}
+
+
+@pytest.mark.parametrize("variable", ["FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
+                                      "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_STORAGE_EMULATOR_HOST"])
+def test_production_refuses_any_emulator_host(good_env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        create_app(ProductionConfig(environ={**good_env, variable: "127.0.0.1:9099"}))
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("FIREBASE_PROJECT_ID", "FIREBASE_PROJECT_ID"),
+    ("FIREBASE_CREDENTIALS", "FIREBASE_CREDENTIALS"),
+    ("FIREBASE_WEB_API_KEY", "FIREBASE_WEB_API_KEY"),
+    ("SECRET_KEY", "SECRET_KEY"),
+])
+def test_production_refuses_to_start_without_required_settings(good_env, missing, message):
+    environ = {k: v for k, v in good_env.items() if k != missing}
+    with pytest.raises(ConfigError, match=message):
+        create_app(ProductionConfig(environ=environ))
+
+
+def test_production_refuses_a_credentials_file_that_does_not_exist(good_env):
+    with pytest.raises(ConfigError, match="not found"):
+        create_app(ProductionConfig(environ={**good_env, "FIREBASE_CREDENTIALS": "/nonexistent/sa.json"}))
+
+
+def test_the_wsgi_entry_point_refuses_to_start_in_production_with_emulators(good_env):
+    env = {"PATH": os.environ["PATH"], "APP_ENV": "production", **good_env,
+           "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8080"}
+    result = subprocess.run([sys.executable, "-c", "import run"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "refuses to start with emulator settings: FIRESTORE_EMULATOR_HOST" in result.stderr
+
+
+def test_an_unknown_app_env_is_refused(good_env):
+    env = {"PATH": os.environ["PATH"], "APP_ENV": "staging", **good_env}
+    result = subprocess.run([sys.executable, "-c", "import run"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "APP_ENV must be one of" in result.stderr

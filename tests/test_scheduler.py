@@ -1,0 +1,87 @@
+"""The scheduler process and its lease: one leader, a standby that takes over, clean SIGTERM."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from app.leases import SCHEDULER_LEASE, acquire_lease, get_lease, release_lease
+from app.timeutil import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_lease_has_one_holder_until_it_expires(app):
+    with app.app_context():
+        assert acquire_lease("job", "a", ttl_seconds=30)
+        assert not acquire_lease("job", "b", ttl_seconds=30)
+        assert acquire_lease("job", "a", ttl_seconds=30)  # renewal
+        with time_machine.travel(utcnow() + timedelta(seconds=31), tick=False):
+            assert acquire_lease("job", "b", ttl_seconds=30)
+            assert not acquire_lease("job", "a", ttl_seconds=30)
+        assert not release_lease("job", "a")
+        assert release_lease("job", "b")
+        assert get_lease("job") is None
+
+
+def wait_for(predicate, timeout=20.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.0f s" % timeout)
+
+
+@pytest.fixture
+def start_scheduler(app, tmp_path):
+    processes = []
+
+    def start():
+        env = {**os.environ, "APP_ENV": "testing", "SCHEDULER_HEARTBEAT_SECONDS": "1",
+               "LOG_DIR": str(tmp_path / f"scheduler-{len(processes)}")}
+        proc = subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        processes.append(proc)
+        return proc
+
+    yield start
+    for proc in processes:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+
+
+def holder_pid(app):
+    with app.app_context():
+        lease = get_lease(SCHEDULER_LEASE)
+    return int(lease["holder"].split(":")[1]) if lease else None
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_stops(app, start_scheduler, tmp_path):
+    first = start_scheduler()
+    wait_for(lambda: holder_pid(app) == first.pid)
+
+    second = start_scheduler()
+    second_log = tmp_path / "scheduler-1" / "app.log"
+    wait_for(lambda: second_log.exists() and "is now standby" in second_log.read_text())
+    # Two more heartbeats of the standby: the lease must stay with the first.
+    time.sleep(2)
+    assert second.poll() is None
+    assert holder_pid(app) == first.pid
+
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=15) == 0
+    wait_for(lambda: holder_pid(app) == second.pid, timeout=5)
+
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=15) == 0
+    with app.app_context():
+        assert get_lease(SCHEDULER_LEASE) is None
