@@ -9,9 +9,18 @@ import os
 import shutil
 import tempfile
 
-bind = f"{os.environ.get('API_HOST', '0.0.0.0')}:{os.environ.get('API_PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+from dotenv import load_dotenv
+
+load_dotenv()
+
+
+def _setting(key, default):
+    return os.environ.get(key) or default
+
+
+bind = f"{_setting('API_HOST', '0.0.0.0')}:{_setting('API_PORT', '5000')}"
+workers = int(_setting("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(_setting("GUNICORN_THREADS", 4))
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20

@@ -46,7 +46,10 @@ class Config:
         if environ is None:
             load_dotenv(ROOT / ".env")
             environ = os.environ
-        env = environ.get
+
+        def env(key, default=""):
+            value = environ.get(key)
+            return default if value in (None, "") else value
 
         self.SECRET_KEY = env("SECRET_KEY", "")
         self.API_HOST = env("API_HOST", "127.0.0.1")
