@@ -1,18 +1,20 @@
 """The scheduler process: ``python scheduler.py``.
 
 Runs the jobs of ``app.jobs`` with APScheduler, each inside an app context,
-never inside a web worker. SIGTERM or Ctrl-C stops it cleanly and gives up the
-scheduler lease so a standby takes over at once.
+never inside a web worker. SIGTERM or Ctrl-C stops it cleanly: running jobs
+finish, then the scheduler lease is given up so a standby takes over at once.
 """
 import importlib
 import logging
 import signal
+import threading
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import create_app
 from app.jobs import scheduler_jobs
-from app.leases import hold_scheduler_lease, is_scheduler_leader, new_holder_id, release_scheduler_lease
+from app.leases import is_scheduler_leader, new_holder_id, release_scheduler_lease
+from app.timeutil import utcnow
 
 logger = logging.getLogger("app.scheduler")
 
@@ -35,23 +37,31 @@ def _runner(app, job):
 
 
 def main():
-    app = create_app()
-    app.config["SCHEDULER_ID"] = new_holder_id()
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    for job in scheduler_jobs(app.config):
-        scheduler.add_job(_runner(app, job), job["trigger"], id=job["id"], seconds=job["seconds"])
+    stopping = threading.Event()
+    holder = new_holder_id()
 
     def stop(signum, frame):
-        logger.info("scheduler %s stopping on signal %s", app.config["SCHEDULER_ID"], signum)
-        scheduler.shutdown(wait=False)
+        logger.info("scheduler %s stopping on signal %s", holder, signum)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    with app.app_context():
-        hold_scheduler_lease()
-    logger.info("scheduler %s started with %d jobs", app.config["SCHEDULER_ID"], len(scheduler_jobs(app.config)))
+    app = create_app()
+    app.config["SCHEDULER_ID"] = holder
+    jobs = scheduler_jobs(app.config)
+    # A background scheduler with the main thread waiting on an event: the
+    # signal handler only sets the event, so a signal can never interrupt a
+    # Firestore transaction half-way.
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    for job in jobs:
+        scheduler.add_job(_runner(app, job), job["trigger"], id=job["id"], seconds=job["seconds"],
+                          next_run_time=utcnow())
+
     scheduler.start()
+    logger.info("scheduler %s started with %d jobs", app.config["SCHEDULER_ID"], len(jobs))
+    stopping.wait()
+    scheduler.shutdown(wait=True)
     with app.app_context():
         release_scheduler_lease()
     logger.info("scheduler %s stopped", app.config["SCHEDULER_ID"])

@@ -46,8 +46,10 @@ def start_scheduler(app, tmp_path):
     def start():
         env = {**os.environ, "APP_ENV": "testing", "SCHEDULER_HEARTBEAT_SECONDS": "1",
                "LOG_DIR": str(tmp_path / f"scheduler-{len(processes)}")}
+        stderr = open(tmp_path / f"scheduler-{len(processes)}.stderr", "w")
         proc = subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        stderr.close()
         processes.append(proc)
         return proc
 
@@ -56,7 +58,6 @@ def start_scheduler(app, tmp_path):
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
-        proc.stderr.close()
 
 
 def holder_pid(app):
@@ -85,3 +86,14 @@ def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_stops(app, s
     assert second.wait(timeout=15) == 0
     with app.app_context():
         assert get_lease(SCHEDULER_LEASE) is None
+    for name in ("scheduler-0.stderr", "scheduler-1.stderr"):
+        assert "Traceback" not in (tmp_path / name).read_text()
+
+
+def test_sigterm_while_starting_up_stops_cleanly(start_scheduler, tmp_path):
+    proc = start_scheduler()
+    # The log file appears while the app is being built, before the first lease transaction.
+    wait_for(lambda: (tmp_path / "scheduler-0" / "app.log").exists(), interval=0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert "Traceback" not in (tmp_path / "scheduler-0.stderr").read_text()
