@@ -73,7 +73,7 @@ if ! command -v redis-server >/dev/null; then
     else
         say "redis-server not found and not installing it (needs root and apt-get): install it yourself, e.g."
         say "    sudo apt-get install redis-server   or   brew install redis"
-        say "(optional: only Redis-backed rate limits/cache and their tests need it)"
+        say "(the API runs without it; make test needs it for the Redis-backed rate-limit and cache tests)"
     fi
 fi
 command -v redis-server >/dev/null && say "redis-server: ok"
