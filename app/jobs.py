@@ -10,4 +10,6 @@ def scheduler_jobs(config):
     return [
         dict(id="scheduler_lease", func="app.leases:hold_scheduler_lease", trigger="interval",
              seconds=config["SCHEDULER_HEARTBEAT_SECONDS"], leader_only=False),
+        dict(id="complete_ended_events", func="app.events.lifecycle:complete_ended_events", trigger="interval",
+             seconds=300, leader_only=True),
     ]

@@ -1,0 +1,179 @@
+"""Ticket types: what an event sells, at what price, how many, when, and for which seats."""
+import logging
+from enum import StrEnum
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from app import readcache
+from app.errors import AppError
+from app.events import service as events
+from app.events.service import TICKET_TYPES, field_error
+from app.firebase import db
+from app.inventory import service as inventory
+from app.timeutil import utcnow
+from app.venues import service as venues
+
+logger = logging.getLogger(__name__)
+
+MAX_PER_EVENT = 50
+
+
+class TicketKind(StrEnum):
+    GENERAL_ADMISSION = "general_admission"
+    SEATED = "seated"
+
+
+def _family(event_id):
+    return f"event:{event_id}:ticket_types"
+
+
+def _not_found():
+    return AppError("not_found", "No such ticket type.", status=404)
+
+
+def _ref(event_id, ticket_type_id):
+    if not events.DOCUMENT_ID.fullmatch(ticket_type_id):
+        raise _not_found()
+    return events.event_ref(event_id).collection(TICKET_TYPES).document(ticket_type_id)
+
+
+def list_ticket_types(event_id, *, viewer=None):
+    events.get_event(event_id, viewer=viewer)
+    return readcache.cached(_family(event_id), "list", lambda: events.live_ticket_types(event_id))
+
+
+def _in_transaction(event_id, user, work):
+    """Run work(event, transaction) for an open event the user manages, in one transaction."""
+    ref = events.event_ref(event_id)
+
+    @firestore.transactional
+    def apply(transaction):
+        snapshot = ref.get(transaction=transaction)
+        event = snapshot.to_dict() if snapshot.exists else None
+        events.require_manageable(event, user)
+        events.require_open(event)
+        return work(event, transaction)
+
+    result = apply(db().transaction())
+    readcache.invalidate(_family(event_id))
+    return result
+
+
+def _check_sales_window(starts, ends, event):
+    if ends and ends > event["starts_at"]:
+        raise field_error("sales_ends_at", "Sales must end by the time the event starts.")
+    if starts and starts >= (ends or event["starts_at"]):
+        raise field_error("sales_starts_at", "Sales must start before they end and before the event starts.")
+
+
+def _check_currency(currency, others):
+    used = {t["currency"] for t in others}
+    if used and currency not in used:
+        raise field_error("currency", f"All ticket types of an event use one currency ({', '.join(sorted(used))}).")
+
+
+def _seated_capacity(event, sections, others):
+    venue = venues.get_venue(event["venue_id"])
+    known = {s["id"] for s in (venue.get("seat_map") or {}).get("sections", [])}
+    if unknown := sorted(set(sections) - known):
+        raise field_error("sections", f"The venue's seat map has no section {', '.join(unknown)}.")
+    taken = sorted(set(sections) & {s for t in others for s in t.get("sections") or []})
+    if taken:
+        raise AppError("section_taken", "Another ticket type of this event already sells these sections.",
+                       details={"sections": taken})
+    return len(venues.list_seats(venue, sections))
+
+
+def _require_untaken(event_id, ticket_type_id, capacity):
+    taken = inventory.count_taken_units(event_id, ticket_type_id)
+    if capacity < taken:
+        raise AppError("capacity_below_taken", f"{taken} units are already sold or held.",
+                       details={"taken": taken, "capacity": capacity})
+
+
+def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=None, sections=None,
+                       per_order_limit=10, sales_starts_at=None, sales_ends_at=None, ticket_type_id=None):
+    if ticket_type_id:
+        ref = _ref(event_id, ticket_type_id)
+    else:
+        ref = events.event_ref(event_id).collection(TICKET_TYPES).document()
+
+    def work(event, transaction):
+        others = events.live_ticket_types(event_id, transaction=transaction)
+        if len(others) >= MAX_PER_EVENT:
+            raise AppError("too_many_ticket_types", f"An event has at most {MAX_PER_EVENT} ticket types.")
+        _check_currency(currency, others)
+        _check_sales_window(sales_starts_at, sales_ends_at, event)
+        now = utcnow()
+        ticket_type = {
+            "id": ref.id, "event_id": event_id, "name": name, "price": price, "currency": currency,
+            "kind": kind, "sections": sorted(set(sections)) if kind == TicketKind.SEATED else None,
+            "capacity": _seated_capacity(event, sections, others) if kind == TicketKind.SEATED else capacity,
+            "per_order_limit": per_order_limit, "sales_starts_at": sales_starts_at,
+            "sales_ends_at": sales_ends_at, "created_at": now, "updated_at": now, "deleted_at": None,
+        }
+        transaction.create(ref, ticket_type)
+        return ticket_type
+
+    try:
+        ticket_type = _in_transaction(event_id, user, work)
+    except gexc.AlreadyExists:
+        raise AppError("already_exists", "A ticket type with this id exists.", status=409) from None
+    logger.info("ticket type created event=%s ticket_type=%s", event_id, ticket_type["id"])
+    return ticket_type
+
+
+def _read_live(ref, transaction):
+    snapshot = ref.get(transaction=transaction)
+    ticket_type = snapshot.to_dict() if snapshot.exists else None
+    if ticket_type is None or ticket_type.get("deleted_at"):
+        raise _not_found()
+    return ticket_type
+
+
+def update_ticket_type(event_id, ticket_type_id, user, **changes):
+    ref = _ref(event_id, ticket_type_id)
+
+    def work(event, transaction):
+        current = _read_live(ref, transaction)
+        others = [t for t in events.live_ticket_types(event_id, transaction=transaction)
+                  if t["id"] != ticket_type_id]
+        merged = {**current, **changes}
+        if "currency" in changes:
+            _check_currency(changes["currency"], others)
+        _check_sales_window(merged["sales_starts_at"], merged["sales_ends_at"], event)
+        updates = dict(changes)
+        if current["kind"] == TicketKind.SEATED:
+            if "capacity" in changes:
+                raise field_error("capacity", "A seated ticket type takes its capacity from its sections.")
+            if "sections" in changes:
+                updates["sections"] = sorted(set(changes["sections"]))
+                updates["capacity"] = _seated_capacity(event, changes["sections"], others)
+        elif "sections" in changes:
+            raise field_error("sections", "Only seated ticket types have sections.")
+        if updates.get("capacity", current["capacity"]) < current["capacity"]:
+            _require_untaken(event_id, ticket_type_id, updates["capacity"])
+        updates["updated_at"] = utcnow()
+        transaction.update(ref, updates)
+        return {**current, **updates}
+
+    ticket_type = _in_transaction(event_id, user, work)
+    logger.info("ticket type updated event=%s ticket_type=%s fields=%s", event_id, ticket_type_id, sorted(changes))
+    return ticket_type
+
+
+def delete_ticket_type(event_id, ticket_type_id, user):
+    ref = _ref(event_id, ticket_type_id)
+
+    def work(event, transaction):
+        _read_live(ref, transaction)
+        taken = inventory.count_taken_units(event_id, ticket_type_id)
+        if taken:
+            raise AppError("ticket_type_in_use", f"{taken} units are already sold or held.",
+                           details={"taken": taken})
+        now = utcnow()
+        transaction.update(ref, {"deleted_at": now, "updated_at": now})
+
+    _in_transaction(event_id, user, work)
+    logger.info("ticket type deleted event=%s ticket_type=%s", event_id, ticket_type_id)

@@ -1,0 +1,86 @@
+"""Cursor pagination: opaque cursors over a query's sort keys, and pages read through them.
+
+A cursor is the sort values and document id of the last item a page returned,
+so the next page starts right after it however many documents were added or
+removed in between.
+"""
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from app.errors import AppError
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# A page filtered in memory reads at most this many documents; it may come back
+# short, with a cursor to read on, rather than scan a whole collection.
+MAX_SCAN = 500
+
+
+def _invalid_cursor():
+    return AppError("invalid_cursor", "The cursor is not one this list handed out.", status=400)
+
+
+def encode_cursor(values):
+    payload = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor, types):
+    """The cursor's values, checked against the expected types; 400 invalid_cursor otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (ValueError, binascii.Error):
+        raise _invalid_cursor() from None
+    if not isinstance(payload, list) or len(payload) != len(types):
+        raise _invalid_cursor()
+    values = []
+    for value, expected in zip(payload, types):
+        if expected is datetime:
+            try:
+                value = datetime.fromisoformat(value["t"])
+            except (TypeError, KeyError, ValueError):
+                raise _invalid_cursor() from None
+            if value.tzinfo is None:
+                raise _invalid_cursor()
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            raise _invalid_cursor()
+        values.append(value)
+    return values
+
+
+def fetch_page(query, sort_fields, *, limit, cursor=None, keep=None):
+    """Up to ``limit`` records after ``cursor``, and the cursor of the next page (None on the last page).
+
+    ``query`` must be ordered by ``sort_fields`` (name -> type) and then by
+    document id, and its documents must carry their ``id``. ``keep`` filters
+    records in memory for conditions Firestore cannot express in one query.
+    """
+    names = list(sort_fields) + ["__name__"]
+    position = decode_cursor(cursor, list(sort_fields.values()) + [str]) if cursor else None
+    batch = limit + 1 if keep is None else max(limit + 1, 50)
+    items, scanned = [], 0
+    while True:
+        page_query = query.limit(batch)
+        if position is not None:
+            page_query = page_query.start_after(dict(zip(names, position)))
+        docs = list(page_query.stream())
+        for doc in docs:
+            record = doc.to_dict()
+            if keep is None or keep(record):
+                items.append(record)
+                if len(items) > limit:
+                    return items[:limit], _cursor_of(items[limit - 1], sort_fields)
+        scanned += len(docs)
+        if len(docs) < batch:
+            return items, None
+        position = [docs[-1].get(name) for name in sort_fields] + [docs[-1].id]
+        if scanned >= MAX_SCAN:
+            return items, encode_cursor(position)
+
+
+def _cursor_of(record, sort_fields):
+    return encode_cursor([record[name] for name in sort_fields] + [record["id"]])

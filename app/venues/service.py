@@ -1,0 +1,206 @@
+"""Venues: places with an address, a capacity, an optional seat map, an owner and staff."""
+import logging
+import re
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore import FieldFilter
+
+from app import readcache
+from app.auth import Role
+from app.errors import AppError
+from app.firebase import UserNotFoundError, db, get_firebase
+from app.pagination import fetch_page
+from app.textfold import fold
+from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+VENUES = "venues"
+MAX_STAFF = 200
+DOCUMENT_ID = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")
+# Changing these on a venue changes what its events show and how they are found.
+EVENT_FIELDS = ("name", "city", "country")
+
+
+def seat_count(seat_map):
+    return sum(len(row["seats"]) for section in seat_map["sections"] for row in section["rows"])
+
+
+def _not_found():
+    return AppError("not_found", "No such venue.", status=404)
+
+
+def _ref(venue_id):
+    # Firestore rejects some ids ("..", "__x__"); a URL should answer 404, not 500.
+    if not DOCUMENT_ID.fullmatch(venue_id):
+        raise _not_found()
+    return db().collection(VENUES).document(venue_id)
+
+
+def _family(venue_id):
+    return f"venue:{venue_id}"
+
+
+def _field_error(field, message):
+    return AppError("validation_error", "The request did not pass validation.", status=422,
+                    details={"fields": {field: [message]}})
+
+
+def _load(venue_id):
+    def read():
+        snapshot = _ref(venue_id).get()
+        return snapshot.to_dict() if snapshot.exists else None
+
+    venue = readcache.cached(_family(venue_id), "record", read)
+    if venue is None or venue.get("deleted_at"):
+        raise _not_found()
+    return venue
+
+
+def can_manage_venue(user, venue):
+    return user is not None and (
+        user.role == Role.ADMIN or (user.role == Role.ORGANIZER and venue["owner_uid"] == user.uid))
+
+
+def is_venue_staff(venue_id, uid):
+    """Whether uid is assigned to the venue; check-in and orders scope staff with this."""
+    try:
+        venue = _load(venue_id)
+    except AppError:
+        return False
+    return uid in venue["staff_uids"]
+
+
+def list_seats(venue, section_ids):
+    """Seat ids ("section:row:seat") of the given sections, in seat-map order."""
+    wanted = set(section_ids)
+    return [f"{section['id']}:{row['label']}:{seat}"
+            for section in (venue.get("seat_map") or {}).get("sections", []) if section["id"] in wanted
+            for row in section["rows"] for seat in row["seats"]]
+
+
+def _view(venue, viewer):
+    view = {k: v for k, v in venue.items() if k != "staff_uids"}
+    if can_manage_venue(viewer, venue):
+        view["staff"] = venue["staff_uids"]
+    return view
+
+
+def get_venue(venue_id, *, viewer=None):
+    """A live venue; its staff list only for those who manage it. 404 when missing or deleted."""
+    return _view(_load(venue_id), viewer)
+
+
+def list_venues(*, viewer=None, city=None, limit, cursor=None):
+    query = db().collection(VENUES).where(filter=FieldFilter("deleted_at", "==", None))
+    if city:
+        query = query.where(filter=FieldFilter("city_key", "==", fold(city)))
+    query = query.order_by("name_key").order_by("__name__")
+    items, next_cursor = fetch_page(query, {"name_key": str}, limit=limit, cursor=cursor)
+    return {"items": [_view(v, viewer) for v in items], "next_cursor": next_cursor}
+
+
+def create_venue(user, *, name, address, city, country, capacity, geo=None, seat_map=None, venue_id=None):
+    if seat_map and seat_count(seat_map) > capacity:
+        raise _field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
+    ref = _ref(venue_id) if venue_id else db().collection(VENUES).document()
+    now = utcnow()
+    venue = {"id": ref.id, "name": name, "name_key": fold(name), "address": address, "city": city,
+             "city_key": fold(city), "country": country, "geo": geo, "capacity": capacity, "seat_map": seat_map,
+             "owner_uid": user.uid, "staff_uids": [], "created_at": now, "updated_at": now, "deleted_at": None}
+    try:
+        ref.create(venue)
+    except gexc.AlreadyExists:
+        raise AppError("already_exists", "A venue with this id exists.", status=409) from None
+    logger.info("venue created venue=%s owner=%s", ref.id, user.uid)
+    return _view(venue, user)
+
+
+def _transact(ref, user, change):
+    """Run change(venue) -> updates on a fresh read of a venue the user manages, in one transaction."""
+    @firestore.transactional
+    def apply(transaction):
+        snapshot = ref.get(transaction=transaction)
+        venue = snapshot.to_dict() if snapshot.exists else None
+        if venue is None or venue.get("deleted_at"):
+            raise _not_found()
+        if not can_manage_venue(user, venue):
+            raise AppError("forbidden", "Only the venue's owner or an admin may change it.", status=403)
+        updates = {**change(venue), "updated_at": utcnow()}
+        transaction.update(ref, updates)
+        return venue, {**venue, **updates}
+
+    before, after = apply(db().transaction())
+    readcache.invalidate(_family(ref.id))
+    return before, after
+
+
+def _events():
+    # events imports this module for venue look-ups; importing it at call time avoids the cycle.
+    from app.events import service as events
+
+    return events
+
+
+def _require_unused(venue_id, message):
+    if _events().has_active_events(venue_id):
+        raise AppError("venue_in_use", message)
+
+
+def update_venue(venue_id, user, **changes):
+    def change(venue):
+        if "seat_map" in changes:
+            _require_unused(venue_id, "The seat map cannot change while draft or published events use the venue.")
+        seat_map = changes.get("seat_map", venue.get("seat_map"))
+        capacity = changes.get("capacity", venue["capacity"])
+        if seat_map and seat_count(seat_map) > capacity:
+            raise _field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
+        updates = dict(changes)
+        if "name" in changes:
+            updates["name_key"] = fold(changes["name"])
+        if "city" in changes:
+            updates["city_key"] = fold(changes["city"])
+        return updates
+
+    before, after = _transact(_ref(venue_id), user, change)
+    if any(before.get(f) != after.get(f) for f in EVENT_FIELDS):
+        _events().sync_venue_details(after)
+    logger.info("venue updated venue=%s fields=%s", venue_id, sorted(changes))
+    return _view(after, user)
+
+
+def delete_venue(venue_id, user):
+    def change(venue):
+        _require_unused(venue_id, "Cancel, complete or delete the venue's draft and published events first.")
+        return {"deleted_at": utcnow()}
+
+    _transact(_ref(venue_id), user, change)
+    logger.info("venue deleted venue=%s", venue_id)
+
+
+def _require_staff_account(uid):
+    try:
+        account = get_firebase().get_user(uid)
+    except (UserNotFoundError, ValueError):
+        raise _field_error("uid", "No user has this uid.") from None
+    if (account.custom_claims or {}).get("role") != Role.STAFF:
+        raise _field_error("uid", "Only users with the staff role can be venue staff.")
+
+
+def add_venue_staff(venue_id, user, staff_uid):
+    def change(venue):
+        _require_staff_account(staff_uid)
+        if staff_uid not in venue["staff_uids"] and len(venue["staff_uids"]) >= MAX_STAFF:
+            raise AppError("too_many_staff", f"A venue has at most {MAX_STAFF} staff.")
+        return {"staff_uids": sorted({*venue["staff_uids"], staff_uid})}
+
+    _, after = _transact(_ref(venue_id), user, change)
+    logger.info("venue staff added venue=%s uid=%s", venue_id, staff_uid)
+    return {"venue_id": venue_id, "staff": after["staff_uids"]}
+
+
+def remove_venue_staff(venue_id, user, staff_uid):
+    _transact(_ref(venue_id), user,
+              lambda venue: {"staff_uids": [uid for uid in venue["staff_uids"] if uid != staff_uid]})
+    logger.info("venue staff removed venue=%s uid=%s", venue_id, staff_uid)

@@ -1,0 +1,115 @@
+from datetime import timedelta
+
+import pytest
+
+from app.auth import Role
+from app.inventory import service as inventory
+from tests.catalog.conftest import ticket_type_data
+
+
+def error(response):
+    return response.status_code, response.json["error"]["code"]
+
+
+def fields_of(response):
+    assert response.status_code == 422, response.json
+    return set(response.json["error"]["details"]["fields"])
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user(Role.ORGANIZER)
+
+
+@pytest.fixture
+def event(make_event, owner):
+    return make_event(owner, published=False)
+
+
+def url(event, ticket_type=None):
+    base = f"/api/v1/events/{event['id']}/ticket-types"
+    return f"{base}/{ticket_type['id']}" if ticket_type else base
+
+
+@pytest.mark.parametrize("change, fields", [
+    ({"price": -1}, {"price"}),
+    ({"price": 12.5}, {"price"}),
+    ({"currency": "EURO"}, {"currency"}),
+    ({"currency": "ABC"}, {"currency"}),
+    ({"capacity": 0}, {"capacity"}),
+    ({"per_order_limit": 0}, {"per_order_limit"}),
+    ({"kind": "standing"}, {"kind"}),
+    ({"capacity": None}, {"capacity"}),
+    ({"sections": ["stalls"]}, {"sections"}),
+    ({"kind": "seated", "sections": ["stalls"]}, {"capacity"}),
+    ({"kind": "seated", "capacity": None, "sections": ["stalls", "stalls"]}, {"sections"}),
+    ({"sales_starts_at": "2031-01-02T00:00:00+00:00", "sales_ends_at": "2031-01-01T00:00:00+00:00"},
+     {"sales_ends_at"}),
+    ({"discount": 5}, {"discount"}),
+])
+def test_ticket_type_validation_names_the_field(client, owner, event, change, fields):
+    body = {k: v for k, v in {**ticket_type_data(), **change}.items() if v is not None}
+    assert fields_of(client.post(url(event), json=body, headers=owner.headers)) == fields
+
+
+def test_sales_window_must_end_by_the_event_start(client, owner, event):
+    after_start = (event["starts_at"] + timedelta(minutes=1)).isoformat()
+    response = client.post(url(event), json={**ticket_type_data(), "sales_ends_at": after_start},
+                           headers=owner.headers)
+    assert fields_of(response) == {"sales_ends_at"}
+    response = client.post(url(event), json={**ticket_type_data(), "sales_starts_at": after_start},
+                           headers=owner.headers)
+    assert fields_of(response) == {"sales_starts_at"}
+
+
+def test_one_currency_per_event(client, owner, event):
+    response = client.post(url(event), json=ticket_type_data(currency="USD"), headers=owner.headers)
+    assert fields_of(response) == {"currency"}
+
+
+def test_seated_ticket_types_sell_their_sections(client, owner, event):
+    seated = {"name": "Stalls", "price": 4500, "currency": "EUR", "kind": "seated", "sections": ["stalls"]}
+    response = client.post(url(event), json=seated, headers=owner.headers)
+    assert response.status_code == 201
+    stalls = response.json
+    assert (stalls["capacity"], stalls["sections"]) == (5, ["stalls"])
+    response = client.post(url(event), json={**seated, "name": "Again"}, headers=owner.headers)
+    assert error(response) == (409, "section_taken")
+    response = client.post(url(event), json={**seated, "sections": ["roof"]}, headers=owner.headers)
+    assert fields_of(response) == {"sections"}
+    response = client.patch(url(event, stalls), json={"sections": ["stalls", "balcony"]}, headers=owner.headers)
+    assert response.json["capacity"] == 7
+    assert fields_of(client.patch(url(event, stalls), json={"capacity": 3}, headers=owner.headers)) == {"capacity"}
+    general = client.get(url(event), headers=owner.headers).json[0]
+    assert fields_of(client.patch(url(event, general), json={"sections": ["balcony"]},
+                                  headers=owner.headers)) == {"sections"}
+
+
+def test_capacity_cannot_drop_below_taken_units(client, owner, event, monkeypatch):
+    general = client.get(url(event), headers=owner.headers).json[0]
+    taken = {}
+    monkeypatch.setattr(inventory, "count_taken_units",
+                        lambda event_id, ticket_type_id: taken.get((event_id, ticket_type_id), 0))
+    taken[(event["id"], general["id"])] = 60
+    response = client.patch(url(event, general), json={"capacity": 59}, headers=owner.headers)
+    assert error(response) == (409, "capacity_below_taken")
+    assert response.json["error"]["details"] == {"taken": 60, "capacity": 59}
+    assert client.patch(url(event, general), json={"capacity": 60}, headers=owner.headers).json["capacity"] == 60
+    assert error(client.delete(url(event, general), headers=owner.headers)) == (409, "ticket_type_in_use")
+    taken.clear()
+    assert client.patch(url(event, general), json={"capacity": 1}, headers=owner.headers).status_code == 200
+    assert client.delete(url(event, general), headers=owner.headers).status_code == 204
+
+
+def test_a_new_ticket_type_has_nothing_taken(app, owner, event):
+    with app.app_context():
+        assert inventory.count_taken_units(event["id"], "any") == 0
+
+
+def test_deleted_ticket_type_disappears(client, owner, event, make_ticket_type):
+    extra = make_ticket_type(owner, event, name="VIP")
+    assert client.delete(url(event, extra), headers=owner.headers).status_code == 204
+    assert [t["name"] for t in client.get(url(event), headers=owner.headers).json] == ["General admission"]
+    assert client.patch(url(event, extra), json={"price": 1}, headers=owner.headers).status_code == 404
+    assert client.delete(url(event, extra), headers=owner.headers).status_code == 404
+    assert client.patch(url(event, {"id": "__x__"}), json={"price": 1}, headers=owner.headers).status_code == 404
