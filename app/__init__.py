@@ -61,10 +61,11 @@ def create_app(config=None):
 
 def _register_blueprints(app):
     from app.events.routes import blp as events_blp
+    from app.inventory.routes import blp as inventory_blp
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
-    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp):
+    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp):
         api.register_blueprint(blueprint)
 
 

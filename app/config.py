@@ -87,6 +87,9 @@ class Config:
         self.LOG_DIR = env("LOG_DIR", str(ROOT / "logs"))
         self.SLOW_REQUEST_MS = _int(environ, "SLOW_REQUEST_MS", 500)
 
+        self.HOLD_TTL_SECONDS = _int(environ, "HOLD_TTL_SECONDS", 600)
+        self.MAX_ACTIVE_HOLDS_PER_EVENT = _int(environ, "MAX_ACTIVE_HOLDS_PER_EVENT", 3)
+
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
 
         self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)

@@ -16,6 +16,8 @@ from app.auth import Role
 from app.config import TestingConfig
 from devstack import Stack
 
+pytest_plugins = ["tests.factories"]
+
 PROJECT_ID = "demo-boxoffice-test"
 _emails = itertools.count(1)
 

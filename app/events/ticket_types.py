@@ -10,6 +10,7 @@ from app.errors import AppError
 from app.events import service as events
 from app.events.service import TICKET_TYPES, field_error
 from app.firebase import db
+from app.inventory import capacity as inventory_capacity
 from app.inventory import service as inventory
 from app.timeutil import utcnow
 from app.venues import service as venues
@@ -73,7 +74,8 @@ def _check_currency(currency, others):
         raise field_error("currency", f"All ticket types of an event use one currency ({', '.join(sorted(used))}).")
 
 
-def _seated_capacity(event, sections, others):
+def _seats(event, sections, others):
+    """The seats of the sections, after checking the venue has them and no other ticket type sells them."""
     venue = venues.get_venue(event["venue_id"])
     known = {s["id"] for s in (venue.get("seat_map") or {}).get("sections", [])}
     if unknown := sorted(set(sections) - known):
@@ -82,14 +84,7 @@ def _seated_capacity(event, sections, others):
     if taken:
         raise AppError("section_taken", "Another ticket type of this event already sells these sections.",
                        details={"sections": taken})
-    return len(venues.list_seats(venue, sections))
-
-
-def _require_untaken(event_id, ticket_type_id, capacity):
-    taken = inventory.count_taken_units(event_id, ticket_type_id)
-    if capacity < taken:
-        raise AppError("capacity_below_taken", f"{taken} units are already sold or held.",
-                       details={"taken": taken, "capacity": capacity})
+    return venues.list_seats(venue, sections)
 
 
 def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=None, sections=None,
@@ -106,10 +101,15 @@ def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=
         _check_currency(currency, others)
         _check_sales_window(sales_starts_at, sales_ends_at, event)
         now = utcnow()
+        seated = kind == TicketKind.SEATED
+        if seated:
+            seats = _seats(event, sections, others)
+            # Seats a deleted or changed ticket type retired come back on sale here.
+            inventory_capacity.resize_seated(transaction, event_id, {"id": ref.id}, [], seats)
         ticket_type = {
             "id": ref.id, "event_id": event_id, "name": name, "price": price, "currency": currency,
-            "kind": kind, "sections": sorted(set(sections)) if kind == TicketKind.SEATED else None,
-            "capacity": _seated_capacity(event, sections, others) if kind == TicketKind.SEATED else capacity,
+            "kind": kind, "sections": sorted(set(sections)) if seated else None,
+            "capacity": len(seats) if seated else capacity,
             "per_order_limit": per_order_limit, "sales_starts_at": sales_starts_at,
             "sales_ends_at": sales_ends_at, "created_at": now, "updated_at": now, "deleted_at": None,
         }
@@ -148,12 +148,16 @@ def update_ticket_type(event_id, ticket_type_id, user, **changes):
             if "capacity" in changes:
                 raise field_error("capacity", "A seated ticket type takes its capacity from its sections.")
             if "sections" in changes:
+                seats = _seats(event, changes["sections"], others)
+                old_seats = _seats(event, current["sections"], [])
+                inventory_capacity.resize_seated(transaction, event_id, current, old_seats, seats)
                 updates["sections"] = sorted(set(changes["sections"]))
-                updates["capacity"] = _seated_capacity(event, changes["sections"], others)
+                updates["capacity"] = len(seats)
         elif "sections" in changes:
             raise field_error("sections", "Only seated ticket types have sections.")
-        if updates.get("capacity", current["capacity"]) < current["capacity"]:
-            _require_untaken(event_id, ticket_type_id, updates["capacity"])
+        elif changes.get("capacity", current["capacity"]) != current["capacity"]:
+            updates.update(inventory_capacity.resize_general_admission(transaction, event_id, current,
+                                                                       changes["capacity"]))
         updates["updated_at"] = utcnow()
         transaction.update(ref, updates)
         return {**current, **updates}
@@ -172,6 +176,7 @@ def delete_ticket_type(event_id, ticket_type_id, user):
         if taken:
             raise AppError("ticket_type_in_use", f"{taken} units are already sold or held.",
                            details={"taken": taken})
+        inventory_capacity.restore_retired(transaction, ticket_type_id)
         now = utcnow()
         transaction.update(ref, {"deleted_at": now, "updated_at": now})
 

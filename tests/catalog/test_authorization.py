@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.auth import Role
-from tests.catalog.conftest import current, event_data, ticket_type_data, venue_data
+from tests.factories import current, event_data, ticket_type_data, venue_data
 
 ROLES = ("anonymous", "customer", "other_organizer", "staff", "owner", "admin")
 

@@ -5,7 +5,7 @@ import time_machine
 
 from app.auth import Role
 from app.timeutil import utcnow
-from tests.catalog.conftest import current, event_data
+from tests.factories import current, event_data
 
 
 def as_json(data):

@@ -4,7 +4,7 @@ import pytest
 
 from app.auth import Role
 from app.inventory import service as inventory
-from tests.catalog.conftest import ticket_type_data
+from tests.factories import ticket_type_data
 
 
 def error(response):
@@ -83,22 +83,6 @@ def test_seated_ticket_types_sell_their_sections(client, owner, event):
     general = client.get(url(event), headers=owner.headers).json[0]
     assert fields_of(client.patch(url(event, general), json={"sections": ["balcony"]},
                                   headers=owner.headers)) == {"sections"}
-
-
-def test_capacity_cannot_drop_below_taken_units(client, owner, event, monkeypatch):
-    general = client.get(url(event), headers=owner.headers).json[0]
-    taken = {}
-    monkeypatch.setattr(inventory, "count_taken_units",
-                        lambda event_id, ticket_type_id: taken.get((event_id, ticket_type_id), 0))
-    taken[(event["id"], general["id"])] = 60
-    response = client.patch(url(event, general), json={"capacity": 59}, headers=owner.headers)
-    assert error(response) == (409, "capacity_below_taken")
-    assert response.json["error"]["details"] == {"taken": 60, "capacity": 59}
-    assert client.patch(url(event, general), json={"capacity": 60}, headers=owner.headers).json["capacity"] == 60
-    assert error(client.delete(url(event, general), headers=owner.headers)) == (409, "ticket_type_in_use")
-    taken.clear()
-    assert client.patch(url(event, general), json={"capacity": 1}, headers=owner.headers).status_code == 200
-    assert client.delete(url(event, general), headers=owner.headers).status_code == 204
 
 
 def test_a_new_ticket_type_has_nothing_taken(app, owner, event):

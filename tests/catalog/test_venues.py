@@ -1,7 +1,7 @@
 import pytest
 
 from app.auth import Role
-from tests.catalog.conftest import SEAT_MAP, venue_data
+from tests.factories import SEAT_MAP, venue_data
 
 
 def fields_of(response):

@@ -1,4 +1,4 @@
-"""Catalog factories: venues, events and ticket types made through the services, owned by test users."""
+"""Factories for every test: venues, events and ticket types made through the services, owned by test users."""
 from datetime import timedelta
 
 import pytest
@@ -63,11 +63,11 @@ def make_ticket_type(app):
 @pytest.fixture
 def make_event(app, make_venue, make_ticket_type):
     """An event with one general-admission ticket type, published unless published=False."""
-    def build(owner, *, venue=None, published=True, **overrides):
+    def build(owner, *, venue=None, published=True, ticket_type=None, **overrides):
         venue = venue or make_venue(owner)
         with app.app_context():
             event = events.create_event(current(owner), **event_data(venue["id"], **overrides))
-        make_ticket_type(owner, event)
+        make_ticket_type(owner, event, **(ticket_type or {}))
         if published:
             with app.app_context():
                 event = lifecycle.publish_event(event["id"], current(owner))

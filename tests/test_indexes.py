@@ -1,8 +1,9 @@
-"""Every Firestore query the catalog runs is served by firestore.indexes.json.
+"""Every Firestore query the code runs is served by firestore.indexes.json.
 
 The emulator serves any query without indexes, so this test records the
-queries the code really sends (every list filter combination, and the internal
-look-ups behind deleting, renaming, publishing and completing) and checks each
+queries the code really sends (every list filter combination, the internal
+look-ups behind deleting, renaming, publishing and completing, and the
+inventory's claim, count, resize and sweep queries) and checks each
 against the rules Firestore documents:
 - equality filters alone (==, array-contains, is null) merge single-field indexes;
 - one field alone, ordered or ranged, uses its single-field index;
@@ -17,14 +18,16 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.types import StructuredQuery
 
 from app.auth import Role
 from app.events import lifecycle
+from app.inventory.service import expire_holds
 from app.timeutil import utcnow
 
-INDEXES = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
+INDEXES = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
 EQUALITY = {StructuredQuery.FieldFilter.Operator.EQUAL: "ASCENDING",
             StructuredQuery.FieldFilter.Operator.ARRAY_CONTAINS: "CONTAINS"}
 
@@ -76,15 +79,44 @@ def serving_indexes(query, indexes):
     return usable if covered >= set(equalities) else None
 
 
-def test_every_catalog_query_has_an_index(app, client, make_user, make_venue, make_event, monkeypatch):
+def inventory_journey(app, client, owner, make_user, make_event, make_ticket_type):
+    """Holds (general and seated), availability, release, resizing, deletion and the expiry sweep."""
+    buyer = make_user()
+    event = make_event(owner, published=False, ticket_type={"capacity": 5})
+    seated = make_ticket_type(owner, event, name="Stalls", kind="seated", sections=["stalls"], capacity=None)
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types", headers=owner.headers).json[0]
+    assert client.post(f"/api/v1/events/{event['id']}/publish", headers=owner.headers).status_code == 200
+    holds = f"/api/v1/events/{event['id']}/holds"
+    hold = client.post(holds, json={"items": [{"ticket_type_id": general["id"], "quantity": 5}]},
+                       headers=buyer.headers).json
+    assert client.post(holds, json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]},
+                       headers=make_user().headers).status_code == 409
+    assert client.post(holds, json={"seats": ["stalls:A:1"]}, headers=buyer.headers).status_code == 201
+    assert client.get(f"/api/v1/events/{event['id']}/availability").status_code == 200
+    assert client.delete(f"/api/v1/holds/{hold['id']}", headers=buyer.headers).status_code == 200
+    types = f"/api/v1/events/{event['id']}/ticket-types"
+    assert client.patch(f"{types}/{general['id']}", json={"capacity": 3}, headers=owner.headers).status_code == 200
+    assert client.delete(f"{types}/{general['id']}", headers=owner.headers).status_code == 204
+    assert client.patch(f"{types}/{seated['id']}", json={"sections": ["stalls", "balcony"]},
+                        headers=owner.headers).status_code == 200
+    with app.app_context():
+        expire_holds()
+
+
+def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, monkeypatch):
     recorded = []
-    stream = Query.stream
+    stream, aggregate = Query.stream, AggregationQuery.get
 
     def recording_stream(self, *args, **kwargs):
         recorded.append(self._to_protobuf())
         return stream(self, *args, **kwargs)
 
+    def recording_aggregate(self, *args, **kwargs):
+        recorded.append(self._nested_query._to_protobuf())
+        return aggregate(self, *args, **kwargs)
+
     monkeypatch.setattr(Query, "stream", recording_stream)
+    monkeypatch.setattr(AggregationQuery, "get", recording_aggregate)
     owner, admin = make_user(Role.ORGANIZER), make_user(Role.ADMIN)
     venue = make_venue(owner)
     event = make_event(owner, venue=venue)
@@ -106,6 +138,7 @@ def test_every_catalog_query_has_an_index(app, client, make_user, make_venue, ma
     assert client.delete(f"/api/v1/venues/{venue['id']}", headers=owner.headers).status_code == 409
     with app.app_context():
         lifecycle.complete_ended_events()
+    inventory_journey(app, client, owner, make_user, make_event, make_ticket_type)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

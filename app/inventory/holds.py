@@ -1,0 +1,296 @@
+"""Placing holds: a buyer's all-or-nothing claim on units for HOLD_TTL_SECONDS.
+
+A hold is one atomic write of the hold document, one of the buyer's hold
+slots (the anti-scalping cap) and one claim per unit. When no claim needs
+taking over it is a batch of create()s with no read at all; when one does
+(an expired hold's unit or slot), it is a transaction that reads only those.
+"""
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from flask import current_app
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from app.errors import AppError
+from app.events import service as events
+from app.firebase import db
+from app.inventory import units
+from app.inventory.units import HINT
+from app.timeutil import utcnow
+from app.venues import service as venues
+
+logger = logging.getLogger(__name__)
+
+HOLDS = "holds"
+HOLD_SLOTS = "hold_slots"
+MAX_ATTEMPTS = 12
+
+
+class HoldState(StrEnum):
+    ACTIVE = "active"
+    CONVERTED = "converted"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class _Collision(Exception):
+    """A unit or slot turned out to be taken between choosing and writing."""
+
+    def __init__(self, doc_id):
+        super().__init__(doc_id)
+        self.doc_id = doc_id
+
+
+def hold_ref(hold_id):
+    return db().collection(HOLDS).document(hold_id)
+
+
+def slot_ref(event_id, buyer_uid, index):
+    digest = hashlib.sha256(f"{event_id}/{buyer_uid}/{index}".encode()).hexdigest()[:24]
+    return db().collection(HOLD_SLOTS).document(digest)
+
+
+def view(hold, now=None):
+    """The hold as buyers see it: an active hold past its expiry is expired, swept or not."""
+    now = now or utcnow()
+    state = hold["state"]
+    if state == HoldState.ACTIVE and hold["expires_at"] <= now:
+        state = HoldState.EXPIRED
+    items = [{k: v for k, v in item.items() if k not in {"unit_ids", "units"}} for item in hold["items"]]
+    return {**{k: v for k, v in hold.items() if k not in {"unit_ids", "slot_id", "fingerprint"}},
+            "state": str(state), "items": items}
+
+
+def _fingerprint(event_id, items, seats):
+    body = {"event_id": event_id, "items": sorted((i["ticket_type_id"], i["quantity"]) for i in items or []),
+            "seats": sorted(seats or [])}
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def _idempotent_hold_id(buyer_uid, key):
+    return "k" + hashlib.sha256(f"{buyer_uid}/{key}".encode()).hexdigest()[:27]
+
+
+def _replay(hold_id, buyer_uid, fingerprint):
+    """The hold a retried request already created, or None."""
+    snapshot = hold_ref(hold_id).get()
+    if not snapshot.exists:
+        return None
+    hold = snapshot.to_dict()
+    if hold["buyer_uid"] != buyer_uid or hold["fingerprint"] != fingerprint:
+        raise AppError("idempotency_key_reused", "This Idempotency-Key was used for a different request.",
+                       status=422)
+    return view(hold)
+
+
+def _require_on_sale(event, ticket_type, now):
+    if event["status"] != "published":
+        raise AppError("event_not_on_sale", f"The event is {event['status']}.", details={"status": event["status"]})
+    starts, ends = ticket_type.get("sales_starts_at"), ticket_type.get("sales_ends_at")
+    if (starts and now < starts) or (ends and now >= ends) or now >= event["starts_at"]:
+        raise AppError("not_on_sale", f"{ticket_type['name']} is not on sale now.",
+                       details={"ticket_type_id": ticket_type["id"], "sales_starts_at": starts,
+                                "sales_ends_at": ends})
+
+
+def _require_limit(ticket_type, quantity):
+    if quantity > ticket_type["per_order_limit"]:
+        raise AppError("per_order_limit", f"At most {ticket_type['per_order_limit']} of {ticket_type['name']} "
+                       "per order.", status=422,
+                       details={"ticket_type_id": ticket_type["id"], "limit": ticket_type["per_order_limit"]})
+
+
+def _unknown_ticket_type(ticket_type_id):
+    return AppError("validation_error", "The event has no such ticket type.", status=422,
+                    details={"fields": {"items": [f"Unknown ticket type {ticket_type_id}."]}})
+
+
+def sellable_units(event, ticket_type):
+    """The ticket type's unit keys: numbers for general admission, seat ids for seated."""
+    if ticket_type["kind"] == "seated":
+        venue = venues.get_venue(event["venue_id"])
+        return venues.list_seats(venue, ticket_type["sections"])
+    return range(ticket_type.get("unit_count") or ticket_type["capacity"])
+
+
+def _plan(event, ticket_types, items, seats, now):
+    """[(ticket_type, quantity, requested seats or None)] after every rule that needs no write."""
+    plan = []
+    for item in items or []:
+        ticket_type = ticket_types.get(item["ticket_type_id"])
+        if ticket_type is None:
+            raise _unknown_ticket_type(item["ticket_type_id"])
+        if ticket_type["kind"] == "seated":
+            raise AppError("validation_error", "Seated tickets are held by seat.", status=422,
+                           details={"fields": {"items": [f"{ticket_type['name']} is seated: send seats."]}})
+        plan.append((ticket_type, item["quantity"], None))
+    by_section = {section: t for t in ticket_types.values() if t["kind"] == "seated" for section in t["sections"]}
+    grouped = {}
+    for seat in seats or []:
+        ticket_type = by_section.get(seat.split(":", 1)[0])
+        if ticket_type is None:
+            raise AppError("validation_error", "No ticket type sells this seat.", status=422,
+                           details={"fields": {"seats": [f"Unknown seat {seat}."]}})
+        grouped.setdefault(ticket_type["id"], (ticket_type, []))[1].append(seat)
+    for ticket_type, wanted in grouped.values():
+        known = set(sellable_units(event, ticket_type))
+        if unknown := sorted(set(wanted) - known):
+            raise AppError("validation_error", "The seat map has no such seat.", status=422,
+                           details={"fields": {"seats": [f"Unknown seat {s}." for s in unknown]}})
+        plan.append((ticket_type, len(wanted), sorted(wanted)))
+    for ticket_type, quantity, _ in plan:
+        _require_on_sale(event, ticket_type, now)
+        _require_limit(ticket_type, quantity)
+    return plan
+
+
+def _free_slot(event_id, buyer_uid, now):
+    """(slot ref, whether it must be taken over) for the buyer's next hold, or 409 at the cap."""
+    cap = current_app.config["MAX_ACTIVE_HOLDS_PER_EVENT"]
+    refs = [slot_ref(event_id, buyer_uid, i) for i in range(cap)]
+    snapshots = {s.reference.id: s for s in db().get_all(refs)}
+    for ref in refs:
+        snapshot = snapshots.get(ref.id)
+        if snapshot is None or not snapshot.exists:
+            return ref, False
+        if snapshot.get("live_until") <= now:
+            return ref, True
+    raise AppError("too_many_holds", f"A buyer may have at most {cap} active holds per event.",
+                   details={"limit": cap})
+
+
+def _choose(event, plan, taken_over, tried, now):
+    """{unit doc id: (ticket type id, unit)} for one attempt."""
+    chosen = {}
+    for ticket_type, quantity, seats in plan:
+        tid = ticket_type["id"]
+        if seats is not None:
+            picks = seats
+        else:
+            all_units = sellable_units(event, ticket_type)
+            expired = [u for (t, u) in taken_over.values() if t == tid]
+            picks = expired[:quantity]
+            picks += HINT.candidates(tid, all_units, quantity - len(picks), now,
+                                     exclude=set(picks) | tried.get(tid, set()))
+            if len(picks) < quantity:
+                picks = _fresh_candidates(ticket_type, all_units, quantity, now)
+        for unit in picks:
+            chosen[units.unit_id(event["id"], tid, unit)] = (tid, unit)
+    return chosen
+
+
+def _fresh_candidates(ticket_type, all_units, quantity, now):
+    """Candidates from an authoritative read; sold out only when that read says so."""
+    live = units.live_units(ticket_type["id"], now)
+    HINT.replace(ticket_type["id"], {u: until for u, (_, until) in live.items()})
+    free = [u for u in all_units if u not in live]
+    if len(free) < quantity:
+        raise AppError("sold_out", f"Only {len(free)} of {ticket_type['name']} left.",
+                       details={"ticket_type_id": ticket_type["id"], "available": len(free)})
+    return HINT.candidates(ticket_type["id"], free, quantity, now)
+
+
+def _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now):
+    def claim(tid, unit):
+        return units.claim(hold["event_id"], tid, unit, hold_id=hold["id"], buyer_uid=hold["buyer_uid"],
+                           live_until=expires_at, now=now)
+
+    slot_doc = {"event_id": hold["event_id"], "buyer_uid": hold["buyer_uid"], "hold_id": hold["id"],
+                "live_until": expires_at}
+    takeovers = [doc_id for doc_id in chosen if doc_id in taken_over]
+    if not takeovers and not slot_takeover:
+        batch = db().batch()
+        batch.create(hold_ref(hold["id"]), hold)
+        batch.create(slot, slot_doc)
+        for doc_id, (tid, unit) in chosen.items():
+            batch.create(units.unit_ref(doc_id), claim(tid, unit))
+        batch.commit()
+        return
+
+    @firestore.transactional
+    def commit(transaction):
+        stale = [units.unit_ref(d) for d in takeovers] + ([slot] if slot_takeover else [])
+        for snapshot in transaction.get_all(stale):
+            if snapshot.exists and snapshot.get("live_until") > now:
+                raise _Collision(snapshot.id)
+        transaction.create(hold_ref(hold["id"]), hold)
+        transaction.set(slot, slot_doc) if slot_takeover else transaction.create(slot, slot_doc)
+        for doc_id, (tid, unit) in chosen.items():
+            ref = units.unit_ref(doc_id)
+            transaction.set(ref, claim(tid, unit)) if doc_id in taken_over else transaction.create(ref, claim(tid, unit))
+
+    commit(db().transaction())
+
+
+def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=None):
+    fingerprint = _fingerprint(event_id, items, seats)
+    if idempotency_key:
+        hold_id = _idempotent_hold_id(buyer_uid, idempotency_key)
+        if (replayed := _replay(hold_id, buyer_uid, fingerprint)) is not None:
+            return replayed
+    else:
+        hold_id = db().collection(HOLDS).document().id
+
+    now = utcnow()
+    event = events.get_event(event_id)
+    ticket_types = {t["id"]: t for t in events.live_ticket_types(event_id)}
+    plan = _plan(event, ticket_types, items, seats, now)
+    expires_at = now + timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
+    hold = {
+        "id": hold_id, "event_id": event_id, "buyer_uid": buyer_uid, "state": str(HoldState.ACTIVE),
+        "currency": next(iter(ticket_types.values()))["currency"],
+        "total": sum(t["price"] * quantity for t, quantity, _ in plan),
+        "expires_at": expires_at, "created_at": now, "updated_at": now, "fingerprint": fingerprint,
+    }
+
+    taken_over, tried = {}, {}
+    for _ in range(MAX_ATTEMPTS):
+        slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
+        chosen = _choose(event, plan, taken_over, tried, now)
+        hold["slot_id"] = slot.id
+        hold["unit_ids"] = list(chosen)
+        hold["items"] = [_item(t, q, s, {d: u for d, (tid, u) in chosen.items() if tid == t["id"]})
+                         for t, q, s in plan]
+        try:
+            _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now)
+        except (gexc.AlreadyExists, _Collision) as exc:
+            collection, doc_id = ((None, exc.doc_id) if isinstance(exc, _Collision)
+                                  else units.collided_document(exc))
+            if collection == HOLDS or collection is None and doc_id is None:
+                if (replayed := _replay(hold_id, buyer_uid, fingerprint)) is not None:
+                    return replayed
+            if doc_id in chosen:
+                _learn(doc_id, chosen, taken_over, tried, plan, now)
+            now = utcnow()
+            continue
+        for tid, unit in chosen.values():
+            HINT.mark(tid, unit, expires_at)
+        logger.info("hold placed hold=%s event=%s units=%d", hold_id, event_id, len(chosen))
+        return view(hold, now)
+    raise AppError("busy", "Too many buyers at once for these units; try again.", status=503,
+                   headers={"Retry-After": "1"})
+
+
+def _item(ticket_type, quantity, seats, claimed):
+    return {"ticket_type_id": ticket_type["id"], "name": ticket_type["name"], "quantity": quantity,
+            "seats": seats, "unit_price": ticket_type["price"], "subtotal": ticket_type["price"] * quantity,
+            "unit_ids": list(claimed), "units": list(claimed.values())}
+
+
+def _learn(doc_id, chosen, taken_over, tried, plan, now):
+    """A chosen unit was taken: take it over if its claim expired, else choose another (or 409 a seat)."""
+    tid, unit = chosen[doc_id]
+    snapshot = units.unit_ref(doc_id).get()
+    if snapshot.exists and snapshot.get("live_until") <= now:
+        taken_over[doc_id] = (tid, unit)
+        return None
+    taken_over.pop(doc_id, None)
+    HINT.mark(tid, unit, snapshot.get("live_until") if snapshot.exists else now)
+    tried.setdefault(tid, set()).add(unit)
+    seated = next(s for t, _, s in plan if t["id"] == tid)
+    if seated is not None:
+        raise AppError("seat_taken", f"Seat {unit} is taken.", details={"seat": unit})

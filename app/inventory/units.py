@@ -1,0 +1,123 @@
+"""Sellable units as claim documents: the one source of truth for what is taken.
+
+Every unit a ticket type can sell has a claim document id: a general-admission
+ticket type of N units has units 0..N-1, a seated one has one unit per seat.
+A unit is taken while a claim document for it exists and is live
+(``live_until`` in the future): held claims live until the hold expires,
+sold and retired claims forever. Claiming is ``create()`` of that document,
+so two buyers can never take one unit, and no transaction reads anything on
+the hot path. Taking over an expired claim is a transaction on that one claim.
+
+Ids are hashes, not sequences: Firestore hot-spots on sequential keys.
+"""
+import hashlib
+import random
+import re
+import threading
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from google.cloud.firestore_v1 import FieldFilter
+from google.cloud.firestore_v1.aggregation import AggregationQuery
+
+from app.firebase import db
+
+UNITS = "inventory_units"
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+# Firestore says "Document already exists: projects/…/documents/<collection>/<id>"; the emulator
+# says "entity already exists: EntityRef{…, path=/<collection>/<id>}".
+_EXISTING_DOC = re.compile(r"(?:/documents|path=)/([A-Za-z_]+)/([A-Za-z0-9_-]+)")
+
+
+class UnitState(StrEnum):
+    HELD = "held"
+    SOLD = "sold"
+    RETIRED = "retired"
+
+
+def unit_id(event_id, ticket_type_id, unit):
+    """A general-admission unit is numbered within its ticket type; a seat is named within its event."""
+    scope = f"{event_id}/seat" if isinstance(unit, str) else f"{event_id}/{ticket_type_id}"
+    return hashlib.sha256(f"{scope}/{unit}".encode()).hexdigest()[:24]
+
+
+def unit_ref(doc_id):
+    return db().collection(UNITS).document(doc_id)
+
+
+def collided_document(error):
+    """(collection, id) of the document a failed create() collided with, when Firestore names it."""
+    match = _EXISTING_DOC.search(str(error))
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+def _live_query(ticket_type_id, now):
+    return (db().collection(UNITS)
+            .where(filter=FieldFilter("ticket_type_id", "==", ticket_type_id))
+            .where(filter=FieldFilter("live_until", ">", now)))
+
+
+def live_units(ticket_type_id, now):
+    """{unit: (state, live_until)} of the ticket type's live claims, reading only those fields."""
+    docs = _live_query(ticket_type_id, now).select(["unit", "state", "live_until"]).stream()
+    return {doc.get("unit"): (doc.get("state"), doc.get("live_until")) for doc in docs}
+
+
+def count_live_units(ticket_type_id, now, *, exclude_retired=False):
+    query = _live_query(ticket_type_id, now)
+    total = AggregationQuery(query).count(alias="n").get()[0][0].value
+    if not exclude_retired:
+        return total
+    retired = query.where(filter=FieldFilter("state", "==", UnitState.RETIRED))
+    return total - AggregationQuery(retired).count(alias="n").get()[0][0].value
+
+
+def retired_refs(ticket_type_id):
+    query = (db().collection(UNITS).where(filter=FieldFilter("ticket_type_id", "==", ticket_type_id))
+             .where(filter=FieldFilter("state", "==", UnitState.RETIRED)))
+    return [doc.reference for doc in query.select([]).stream()]
+
+
+def claim(event_id, ticket_type_id, unit, *, hold_id, buyer_uid, live_until, now, state=UnitState.HELD):
+    return {
+        "event_id": event_id, "ticket_type_id": ticket_type_id, "unit": unit, "hold_id": hold_id,
+        "buyer_uid": buyer_uid, "order_id": None, "state": str(state), "live_until": live_until, "created_at": now,
+    }
+
+
+class TakenHint:
+    """Per-process memory of units seen taken, to pick candidates that are probably free.
+
+    It only steers the choice: a unit it forgets too early costs one failed
+    create(), and one it remembers too long is never reported as sold out,
+    because sold-out is only declared from a fresh read. Entries forget
+    themselves when the claim they saw would expire, and releases in this
+    process forget them at once.
+    """
+
+    def __init__(self):
+        self._taken = {}
+        self._lock = threading.Lock()
+
+    def candidates(self, ticket_type_id, units, count, now, exclude=()):
+        with self._lock:
+            taken = self._taken.get(ticket_type_id, {})
+            free = [u for u in units if u not in exclude and (u not in taken or taken[u] <= now)]
+        return random.sample(free, min(count, len(free)))
+
+    def mark(self, ticket_type_id, unit, live_until):
+        with self._lock:
+            self._taken.setdefault(ticket_type_id, {})[unit] = live_until
+
+    def replace(self, ticket_type_id, live):
+        with self._lock:
+            self._taken[ticket_type_id] = dict(live)
+
+    def forget(self, ticket_type_id, units):
+        with self._lock:
+            taken = self._taken.get(ticket_type_id, {})
+            for unit in units:
+                taken.pop(unit, None)
+
+
+HINT = TakenHint()
