@@ -10,6 +10,8 @@ def scheduler_jobs(config):
     return [
         dict(id="scheduler_lease", func="app.leases:hold_scheduler_lease", trigger="interval",
              seconds=config["SCHEDULER_HEARTBEAT_SECONDS"], leader_only=False),
+        dict(id="expire_holds", func="app.inventory.service:expire_holds", trigger="interval", seconds=30,
+             leader_only=True),
         dict(id="complete_ended_events", func="app.events.lifecycle:complete_ended_events", trigger="interval",
              seconds=300, leader_only=True),
     ]

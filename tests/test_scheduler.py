@@ -97,3 +97,13 @@ def test_sigterm_while_starting_up_stops_cleanly(start_scheduler, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     assert "Traceback" not in (tmp_path / "scheduler-0.stderr").read_text()
+
+
+def test_every_job_names_a_service_function_that_exists(app):
+    from app.jobs import scheduler_jobs
+    from scheduler import _resolve
+
+    jobs = scheduler_jobs(app.config)
+    assert {job["id"] for job in jobs} >= {"scheduler_lease", "expire_holds"}
+    for job in jobs:
+        assert callable(_resolve(job["func"])), job["id"]
