@@ -3,7 +3,7 @@ from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, firebase, monitoring
+from app import auth, firebase, monitoring, security
 from app.config import Config, load_config
 from app.errors import register_error_handlers
 from app.extensions import api, cache, limiter
@@ -44,6 +44,7 @@ def create_app(config=None):
     init_request_logging(app)
     app.before_request(_require_json_bodies)
     monitoring.init_app(app)
+    security.init_app(app)
 
     firebase.init_app(app)
     auth.init_app(app)

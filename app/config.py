@@ -41,6 +41,7 @@ class Config:
     DEBUG = False
     TESTING = False
     LOG_FORMAT_DEFAULT = "color"
+    HSTS_SECONDS_DEFAULT = 0
 
     def __init__(self, environ=None, **overrides):
         if environ is None:
@@ -65,6 +66,11 @@ class Config:
         # any of them, including ones this app does not use itself.
         self.EMULATOR_HOSTS = {k: v for k, v in environ.items() if k.endswith("_EMULATOR_HOST") and v}
         self.FIREBASE_HTTP_TIMEOUT = _int(environ, "FIREBASE_HTTP_TIMEOUT", 10)
+        # The live feed (app/livefeed) is on when either is set; with only the emulator host, the
+        # project's default database name is used as the emulator namespace.
+        self.FIREBASE_DATABASE_URL = env("FIREBASE_DATABASE_URL", "")
+        self.FIREBASE_DATABASE_EMULATOR_HOST = env("FIREBASE_DATABASE_EMULATOR_HOST", "")
+        self.LIVE_FEED_INTERVAL_MS = _int(environ, "LIVE_FEED_INTERVAL_MS", 1000)
 
         self.REDIS_URL = env("REDIS_URL", "")
         self.RATELIMIT_ENABLED = _bool(env("RATELIMIT_ENABLED"), True)
@@ -81,6 +87,9 @@ class Config:
         self.CACHE_DEFAULT_TIMEOUT = _int(environ, "CACHE_DEFAULT_TIMEOUT", 60)
 
         self.MAX_CONTENT_LENGTH = _int(environ, "MAX_BODY_BYTES", 1024 * 1024)
+        self.CORS_ORIGINS = [o.strip() for o in env("CORS_ORIGINS", "").split(",") if o.strip()]
+        self.HSTS_SECONDS = _int(environ, "HSTS_SECONDS", self.HSTS_SECONDS_DEFAULT)
+        self.FIRESTORE_TIMEOUT_SECONDS = _int(environ, "FIRESTORE_TIMEOUT_SECONDS", 10)
 
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
         self.LOG_FORMAT = env("LOG_FORMAT", self.LOG_FORMAT_DEFAULT)
@@ -142,6 +151,7 @@ class TestingConfig(DevelopmentConfig):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     LOG_FORMAT_DEFAULT = "json"
+    HSTS_SECONDS_DEFAULT = 31536000
 
     def validate(self):
         super().validate()

@@ -10,6 +10,8 @@ from flask import g, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from app.firebase import get_firebase, is_outage
+
 logger = logging.getLogger(__name__)
 
 # Stable codes for werkzeug's HTTP exceptions, by status.
@@ -108,6 +110,11 @@ def _handle_http_exception(error):
 
 
 def _handle_unexpected(error):
+    if is_outage(error):
+        logger.warning("backing service unreachable on request %s: %s", g.get("request_id"), type(error).__name__)
+        get_firebase().reconnect()
+        return error_response(503, "service_unavailable", "A backing service is unreachable; try again shortly.",
+                              headers={"Retry-After": "5"})
     logger.exception("unhandled exception on request %s", g.get("request_id"))
     return error_response(500, "internal_error", "Something went wrong on our side.")
 

@@ -1,4 +1,4 @@
-"""The one wrapper of firebase_admin: credentials, Firestore, Auth admin calls, ID tokens.
+"""The one wrapper of firebase_admin: credentials, Firestore, Auth admin calls, ID tokens, Realtime Database.
 
 No other module imports firebase_admin. In emulator mode the app is given
 anonymous credentials, because the Firestore client otherwise looks for Google
@@ -6,6 +6,7 @@ credentials and probes the metadata server.
 """
 import logging
 import os
+from urllib.parse import urlsplit
 
 import cachecontrol
 import firebase_admin
@@ -13,8 +14,12 @@ import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport.requests
 import requests
+from google.api_core import exceptions as google_exceptions
+from google.cloud import firestore as google_firestore
+from google.cloud.firestore_v1 import base_client as firestore_base_client
 from firebase_admin import auth as fb_auth
-from firebase_admin import credentials, exceptions, firestore
+from firebase_admin import credentials, exceptions
+from firebase_admin import db as fb_rtdb
 from flask import current_app
 from google.oauth2 import id_token as google_id_token
 
@@ -24,6 +29,56 @@ EXTENSION = "firebase"
 
 UserNotFoundError = fb_auth.UserNotFoundError
 FirebaseError = exceptions.FirebaseError
+
+# What an unreachable or overloaded Firestore or Firebase Auth raises.
+OUTAGE_ERRORS = (
+    google_exceptions.ServiceUnavailable, google_exceptions.DeadlineExceeded, google_exceptions.RetryError,
+    exceptions.UnavailableError, exceptions.DeadlineExceededError,
+    requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+)
+
+
+def is_outage(error):
+    """Whether the error, or one it was raised from, says a backing service is unreachable.
+
+    A failed transaction surfaces as the rollback's own error, chained to the outage.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OUTAGE_ERRORS):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+# gRPC waits out an exponential backoff (up to two minutes) before a failed
+# connection is tried again, and new channels share the failed subchannel, so
+# Firestore coming back would go unnoticed for minutes. A short backoff and a
+# private subchannel per client let reconnect() recover at once. The client
+# builds its channels from these module lists and offers no other way in.
+_CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1), ("grpc.initial_reconnect_backoff_ms", 250),
+                    ("grpc.max_reconnect_backoff_ms", 2000)]
+
+
+def _tune_channels():
+    for options in (firestore_base_client._GRPC_MSG_SIZE_OPTIONS, firestore_base_client._DEFAULT_CHANNEL_OPTIONS):
+        options.extend(o for o in _CHANNEL_OPTIONS if o not in options)
+
+
+def _bound_rpc_time(client, seconds):
+    """Give every Firestore RPC, retries included, at most ``seconds``.
+
+    The client's defaults retry an unreachable server for 60 s per call (a
+    document read measured 290 s against a stopped emulator), far beyond any
+    request's patience; bounded, an outage answers 503 while the worker lives.
+    The library offers no client-wide setting, so the per-method defaults are
+    shortened where the generated transport keeps them.
+    """
+    for rpc in client._firestore_api._transport._wrapped_methods.values():
+        rpc._timeout = seconds
+        if rpc._retry is not None:
+            rpc._retry = rpc._retry.with_timeout(seconds)
 
 
 class InvalidIdToken(Exception):
@@ -46,6 +101,7 @@ class Firebase:
         self.emulated = cfg["EMULATED"]
         self.certs_url = cfg["FIREBASE_ID_TOKEN_CERTS_URL"]
         self.issuer = f"https://securetoken.google.com/{self.project_id}"
+        self.database_url = _database_url(cfg)
         if self.emulated:
             # firebase_admin and google-cloud-firestore read these from the
             # process environment; config is the source of truth, so mirror it.
@@ -53,6 +109,7 @@ class Firebase:
                 if cfg[key]:
                     os.environ[key] = cfg[key]
         self.app = self._initialize(cfg)
+        self.rpc_seconds = cfg["FIRESTORE_TIMEOUT_SECONDS"]
         self._db = None
         # Google's certificates carry Cache-Control; honour it so verification
         # fetches them once per rotation, not per token.
@@ -61,7 +118,8 @@ class Firebase:
         )
 
     def _initialize(self, cfg):
-        name = f"boxoffice:{self.project_id}:{cfg['FIRESTORE_EMULATOR_HOST']}:{cfg['FIREBASE_AUTH_EMULATOR_HOST']}"
+        name = (f"boxoffice:{self.project_id}:{cfg['FIRESTORE_EMULATOR_HOST']}:{cfg['FIREBASE_AUTH_EMULATOR_HOST']}"
+                f":{self.database_url}")
         try:
             return firebase_admin.get_app(name)
         except ValueError:
@@ -73,13 +131,34 @@ class Firebase:
         else:
             credential = credentials.Certificate(cfg["FIREBASE_CREDENTIALS"])
         options = {"projectId": self.project_id, "httpTimeout": cfg["FIREBASE_HTTP_TIMEOUT"]}
+        if self.database_url:
+            options["databaseURL"] = self.database_url
         return firebase_admin.initialize_app(credential, options, name=name)
 
     @property
     def db(self):
         if self._db is None:
-            self._db = firestore.client(self.app)
+            # Built here, not by firebase_admin.firestore.client(), which caches one
+            # client per app for the life of the process and so could not reconnect.
+            _tune_channels()
+            client = google_firestore.Client(project=self.project_id, credentials=self.app.credential.get_credential())
+            _bound_rpc_time(client, self.rpc_seconds)
+            self._db = client
         return self._db
+
+    def rtdb(self, path):
+        """A Realtime Database reference; only when a database is configured."""
+        return fb_rtdb.reference(path, app=self.app)
+
+    def reconnect(self):
+        """Forget the Firestore client after an outage: the next request opens a fresh channel.
+
+        A gRPC channel that failed waits out an exponential reconnect backoff
+        (up to two minutes) before it tries again, so the old one would keep
+        answering 503 long after Firestore is back. Requests still holding it
+        finish with it.
+        """
+        self._db = None
 
     def verify_id_token(self, token):
         """Return the token's claims, or raise InvalidIdToken."""
@@ -137,6 +216,21 @@ class Firebase:
         fb_auth.revoke_refresh_tokens(uid, app=self.app)
 
 
+def _database_url(cfg):
+    """The Realtime Database URL, or "" when the live feed is off.
+
+    An emulator is addressed as http://HOST/?ns=NAME, which firebase_admin
+    treats like FIREBASE_DATABASE_EMULATOR_HOST (admin credential "owner", the
+    ns parameter), without this process's environment having to be changed.
+    """
+    url, emulator = cfg["FIREBASE_DATABASE_URL"], cfg["FIREBASE_DATABASE_EMULATOR_HOST"]
+    if not emulator:
+        return url
+    host = urlsplit(url).hostname if url else None
+    namespace = host.split(".")[0] if host else f"{cfg['FIREBASE_PROJECT_ID']}-default-rtdb"
+    return f"http://{emulator}/?ns={namespace}"
+
+
 def init_app(app):
     app.extensions[EXTENSION] = Firebase(app)
 
@@ -147,3 +241,7 @@ def get_firebase():
 
 def db():
     return get_firebase().db
+
+
+def rtdb(path):
+    return get_firebase().rtdb(path)

@@ -94,6 +94,8 @@ def ready():
         except Exception as exc:  # any failure of a dependency means not ready
             logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             checks[name] = "unreachable"
+            if name == "firestore":
+                get_firebase().reconnect()
     if any(state != "ok" for state in checks.values()):
         raise AppError("not_ready", "A dependency is unreachable.", status=503, details={"checks": checks})
     return {"status": "ready", "checks": checks}
