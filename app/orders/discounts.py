@@ -1,0 +1,181 @@
+"""Discount codes: percent or fixed, a redemption limit, a validity window, optionally per ticket type.
+
+A redemption is counted in the transaction that creates the order, which
+reads the code's document first; two buyers racing for the last redemption
+contend on that document and Firestore serialises them, so the count never
+passes the limit. An order that is cancelled or expires unpaid gives its
+redemption back, in the transaction that ends it.
+"""
+import hashlib
+import logging
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1 import FieldFilter
+
+from app.audit import service as audit
+from app.errors import AppError
+from app.events import service as events
+from app.firebase import db
+from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+DISCOUNTS = "discounts"
+
+
+def normalize(code):
+    return code.strip().upper()
+
+
+def discount_ref(event_id, code):
+    digest = hashlib.sha256(f"{event_id}/{normalize(code)}".encode()).hexdigest()[:24]
+    return db().collection(DISCOUNTS).document(digest)
+
+
+def _not_found():
+    return AppError("not_found", "No such discount code.", status=404)
+
+
+def _managed_event(event_id, user):
+    event = events.get_event(event_id, viewer=user)
+    events.require_manageable(event, user)
+    return event
+
+
+def _event_currency(event_id):
+    ticket_types = events.live_ticket_types(event_id)
+    return ticket_types[0]["currency"] if ticket_types else None
+
+
+def _check(discount, event_id):
+    if discount.get("valid_from") and discount.get("valid_until") and discount["valid_until"] <= discount["valid_from"]:
+        raise events.field_error("valid_until", "The code must stop being valid after it starts.")
+    if discount.get("ticket_type_ids"):
+        known = {t["id"] for t in events.live_ticket_types(event_id)}
+        if unknown := sorted(set(discount["ticket_type_ids"]) - known):
+            raise events.field_error("ticket_type_ids", f"The event has no ticket type {', '.join(unknown)}.")
+    if discount["kind"] == "percent" and not discount.get("percent_off"):
+        raise events.field_error("percent_off", "A percent code needs percent_off.")
+    if discount["kind"] == "fixed" and not discount.get("amount_off"):
+        raise events.field_error("amount_off", "A fixed code needs amount_off.")
+
+
+def view(discount):
+    return {k: v for k, v in discount.items() if k != "deleted_at"}
+
+
+def create_discount(event_id, user, *, code, kind, percent_off=None, amount_off=None, max_redemptions=None,
+                    valid_from=None, valid_until=None, ticket_type_ids=None):
+    _managed_event(event_id, user)
+    now = utcnow()
+    ref = discount_ref(event_id, code)
+    discount = {
+        "id": ref.id, "event_id": event_id, "code": normalize(code), "kind": kind,
+        "percent_off": percent_off if kind == "percent" else None,
+        "amount_off": amount_off if kind == "fixed" else None,
+        "currency": _event_currency(event_id), "max_redemptions": max_redemptions, "redemptions": 0,
+        "valid_from": valid_from, "valid_until": valid_until, "ticket_type_ids": ticket_type_ids or None,
+        "created_at": now, "updated_at": now, "deleted_at": None,
+    }
+    _check(discount, event_id)
+
+    @firestore.transactional
+    def write(transaction):
+        snapshot = ref.get(transaction=transaction)
+        if snapshot.exists and not snapshot.get("deleted_at"):
+            raise AppError("already_exists", "The event already has this code.")
+        # A deleted code can be created again; its old redemptions no longer count.
+        transaction.set(ref, discount)
+        audit.record("discount.created", actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id,
+                     details={"code": discount["code"]}, transaction=transaction, now=now)
+
+    write(db().transaction())
+    logger.info("discount created event=%s code=%s", event_id, discount["code"])
+    return view(discount)
+
+
+def list_discounts(event_id, user):
+    _managed_event(event_id, user)
+    query = (db().collection(DISCOUNTS).where(filter=FieldFilter("event_id", "==", event_id))
+             .where(filter=FieldFilter("deleted_at", "==", None)))
+    return sorted((view(doc.to_dict()) for doc in query.stream()), key=lambda d: d["code"])
+
+
+def _change(event_id, code, user, change, action):
+    _managed_event(event_id, user)
+    ref = discount_ref(event_id, code)
+
+    @firestore.transactional
+    def apply(transaction):
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists or snapshot.get("deleted_at"):
+            raise _not_found()
+        current = snapshot.to_dict()
+        now = utcnow()
+        updates = {**change(current, now), "updated_at": now}
+        transaction.update(ref, updates)
+        audit.record(action, actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id,
+                     details={"code": current["code"], "fields": sorted(k for k in updates if k != "updated_at")},
+                     transaction=transaction, now=now)
+        return {**current, **updates}
+
+    return apply(db().transaction())
+
+
+def update_discount(event_id, code, user, **changes):
+    def change(current, now):
+        merged = {**current, **changes}
+        _check(merged, event_id)
+        if merged["max_redemptions"] is not None and merged["max_redemptions"] < current["redemptions"]:
+            raise AppError("below_redemptions", f"The code has been redeemed {current['redemptions']} times.",
+                           details={"redemptions": current["redemptions"]})
+        return changes
+
+    return view(_change(event_id, code, user, change, "discount.updated"))
+
+
+def delete_discount(event_id, code, user):
+    _change(event_id, code, user, lambda current, now: {"deleted_at": now}, "discount.deleted")
+
+
+def _invalid(message, code="discount_invalid", status=422, details=None):
+    return AppError(code, message, status=status, details=details)
+
+
+def read_for_order(transaction, event_id, code, currency, now):
+    """The code's snapshot, read in the order's transaction, after every check a buyer can fail."""
+    try:
+        snapshot = discount_ref(event_id, code).get(transaction=transaction)
+    except gexc.InvalidArgument:
+        snapshot = None
+    if snapshot is None or not snapshot.exists or snapshot.get("deleted_at"):
+        raise _invalid("No such discount code for this event.")
+    discount = snapshot.to_dict()
+    if (discount["valid_from"] and now < discount["valid_from"]) or (
+            discount["valid_until"] and now >= discount["valid_until"]):
+        raise _invalid("This discount code is not valid now.", code="discount_not_valid_now",
+                       details={"valid_from": discount["valid_from"], "valid_until": discount["valid_until"]})
+    if discount["kind"] == "fixed" and discount["currency"] != currency:
+        raise _invalid("This discount code is in another currency.")
+    limit = discount["max_redemptions"]
+    if limit is not None and discount["redemptions"] >= limit:
+        raise _invalid("This discount code has been used up.", code="discount_exhausted", status=409)
+    return snapshot
+
+
+def redeem(transaction, snapshot, now):
+    transaction.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") + 1, "updated_at": now})
+
+
+def read_redeemed(transaction, order):
+    """The snapshot of the code an order redeemed, to give the redemption back; None without one."""
+    if not order.get("discount_code"):
+        return None
+    snapshot = discount_ref(order["event_id"], order["discount_code"]).get(transaction=transaction)
+    return snapshot if snapshot.exists else None
+
+
+def give_back(transaction, snapshot, now):
+    if snapshot is not None and snapshot.get("redemptions") > 0:
+        transaction.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") - 1, "updated_at": now})

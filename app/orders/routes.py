@@ -1,0 +1,112 @@
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from app.auth import login_required, roles_required
+from app.inventory.schemas import IdempotencyHeader
+from app.orders import discounts, refunds, service, settlement, stats
+from app.orders.schemas import (DiscountIn, DiscountOut, DiscountPatch, OrderCreate, OrderOut, OrderPage,
+                                OrderQuery, RefundIn, StatsOut)
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders, discounts, refunds and sales stats")
+
+MANAGERS = ("organizer", "admin")
+
+
+@blp.route("/orders", methods=["POST"])
+@login_required
+@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@blp.arguments(OrderCreate)
+@blp.response(201, OrderOut)
+def create_order(data, idempotency_key=None):
+    """Turn your active hold into an order awaiting payment
+
+    Prices come from the hold and the discount code, never from the client.
+    A retried request with the same Idempotency-Key returns the first order.
+    """
+    order = service.create_order(g.user.uid, idempotency_key=idempotency_key, **data)
+    return service.view(order, g.user)
+
+
+@blp.route("/orders", methods=["GET"])
+@login_required
+@blp.arguments(OrderQuery, location="query", unknown=RAISE)
+@blp.response(200, OrderPage)
+def list_orders(args):
+    """Your orders, newest first; with event_id, every order of an event you organize"""
+    return service.list_orders(g.user, **args)
+
+
+@blp.route("/orders/<order_id>", methods=["GET"])
+@login_required
+@blp.response(200, OrderOut)
+def get_order(order_id):
+    """An order: its buyer's, or for the event's organizer and admins"""
+    return service.get_order(order_id, g.user)
+
+
+@blp.route("/orders/<order_id>/cancel", methods=["POST"])
+@login_required
+@blp.response(200, OrderOut)
+def cancel_order(order_id):
+    """Cancel an order awaiting payment; its units are on sale again at once"""
+    return service.cancel_order(order_id, g.user)
+
+
+@blp.route("/orders/<order_id>/mark-paid", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.response(200, OrderOut)
+def mark_paid(order_id):
+    """Box office: record the payment of a manual order and issue its tickets (organizer or admin)"""
+    return settlement.mark_paid(order_id, g.user)
+
+
+@blp.route("/orders/<order_id>/refunds", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(RefundIn)
+@blp.response(201, OrderOut)
+def refund_order(data, order_id):
+    """Refund some tickets or all that are left; they are voided and their units return to sale"""
+    return refunds.refund_order(order_id, g.user, **data)
+
+
+@blp.route("/events/<event_id>/discounts", methods=["GET"])
+@roles_required(*MANAGERS)
+@blp.response(200, DiscountOut(many=True))
+def list_discounts(event_id):
+    """The event's discount codes (organizer or admin)"""
+    return discounts.list_discounts(event_id, g.user)
+
+
+@blp.route("/events/<event_id>/discounts", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(DiscountIn)
+@blp.response(201, DiscountOut)
+def create_discount(data, event_id):
+    """Add a percent or fixed discount code, optionally limited in redemptions, time and ticket types"""
+    return discounts.create_discount(event_id, g.user, **data)
+
+
+@blp.route("/events/<event_id>/discounts/<code>", methods=["PATCH"])
+@roles_required(*MANAGERS)
+@blp.arguments(DiscountPatch)
+@blp.response(200, DiscountOut)
+def update_discount(data, event_id, code):
+    """Change a discount code; its limit never drops below its redemptions"""
+    return discounts.update_discount(event_id, code, g.user, **data)
+
+
+@blp.route("/events/<event_id>/discounts/<code>", methods=["DELETE"])
+@roles_required(*MANAGERS)
+@blp.response(204)
+def delete_discount(event_id, code):
+    """Withdraw a discount code; orders that used it keep their price"""
+    discounts.delete_discount(event_id, code, g.user)
+
+
+@blp.route("/events/<event_id>/stats", methods=["GET"])
+@roles_required(*MANAGERS)
+@blp.response(200, StatsOut)
+def get_stats(event_id):
+    """Sold, held, revenue and refunds, in total and per ticket type (organizer or admin)"""
+    return stats.get_event_stats(event_id, g.user)

@@ -1,0 +1,63 @@
+"""Provider webhooks: verified, applied once each, in any order.
+
+Each event is applied in one transaction together with a marker document
+named after the provider's event id, created only if absent: a redelivered
+event finds its marker and changes nothing, and a crash before the commit
+leaves neither the change nor the marker, so the provider's retry applies it.
+"""
+import logging
+
+import stripe
+from google.api_core import exceptions as gexc
+
+from app.errors import AppError
+from app.firebase import db
+from app.orders import settlement
+from app.payments import providers
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_EVENTS = "payment_events"
+FAILURES = {"payment_intent.payment_failed": "failed", "payment_intent.canceled": "canceled"}
+
+
+def _marker(provider, event_id):
+    if not isinstance(event_id, str) or not event_id.replace("_", "").isalnum() or len(event_id) > 255:
+        raise AppError("bad_request", "The event has no usable id.", status=400)
+    return db().collection(PAYMENT_EVENTS).document(f"{provider}_{event_id}")
+
+
+def handle_stripe_event(payload, signature):
+    """Verify and apply one Stripe webhook delivery; returns ``{"received", "outcome"}``."""
+    provider = providers.offered().get("stripe")
+    if provider is None:
+        raise AppError("not_found", "Stripe is not configured here.", status=404)
+    try:
+        event = provider.parse_event(payload, signature)
+    except (stripe.SignatureVerificationError, ValueError):
+        raise AppError("invalid_signature", "The Stripe-Signature header does not match the body.",
+                       status=400) from None
+    ref = _marker("stripe", event.id)
+    if ref.get().exists:
+        return {"received": True, "outcome": "duplicate"}
+    intent = event.to_dict()["data"]["object"]
+    order_id = (intent.get("metadata") or {}).get("order_id") if intent.get("object") == "payment_intent" else None
+    once = (ref, {"provider": "stripe", "event_id": event.id, "type": event.type})
+    if event.type == "payment_intent.succeeded":
+        outcome = settlement.settle_order(order_id, provider="stripe", amount=intent["amount_received"],
+                                          currency=intent["currency"], reference=intent["id"], once=once)["outcome"]
+    elif event.type in FAILURES:
+        error = intent.get("last_payment_error") or {}
+        outcome = settlement.record_payment_failure(order_id, provider="stripe", status=FAILURES[event.type],
+                                                    reference=intent["id"], message=error.get("message"),
+                                                    once=once)
+    else:
+        outcome = "ignored"
+    if outcome in {"unknown_order", "ignored"}:
+        try:
+            ref.create({**once[1], "order_id": order_id, "outcome": outcome})
+        except gexc.AlreadyExists:
+            pass
+    if outcome in {"amount_mismatch", "unknown_order"}:
+        logger.error("stripe event %s type=%s order=%s: %s", event.id, event.type, order_id, outcome)
+    return {"received": True, "outcome": outcome}

@@ -1,0 +1,152 @@
+"""Tickets: one per admitted unit of a paid order, each with a code signed by its event's key.
+
+Each event has its own Ed25519 key pair in ``ticket_keys`` (created on first
+use with create-if-absent, so concurrent first sales agree on one key). The
+private key never leaves the server: the API hands out only the public key,
+for scanners to check codes offline. Firestore rules give clients no access
+to the collection.
+"""
+import base64
+import hashlib
+import io
+import logging
+import threading
+from datetime import datetime
+from enum import StrEnum
+
+import segno
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from google.api_core import exceptions as gexc
+from google.cloud.firestore_v1 import FieldFilter, Query
+
+from app.errors import AppError
+from app.events import service as events
+from app.firebase import db
+from app.pagination import fetch_page
+from app.tickets.codes import encode_public_key, sign_code
+from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+TICKETS = "tickets"
+TICKET_KEYS = "ticket_keys"
+ALGORITHM = "Ed25519"
+
+_keys = {}
+_keys_lock = threading.Lock()
+
+
+class TicketState(StrEnum):
+    VALID = "valid"
+    VOIDED = "voided"
+
+
+def _key_ref(event_id):
+    return db().collection(TICKET_KEYS).document(event_id)
+
+
+def _load_key(record):
+    raw = base64.urlsafe_b64decode(record["private_key"] + "=" * (-len(record["private_key"]) % 4))
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def get_signing_key(event_id):
+    """The event's private key, created on first use; kept in memory once read."""
+    with _keys_lock:
+        if event_id in _keys:
+            return _keys[event_id]
+    ref = _key_ref(event_id)
+    snapshot = ref.get()
+    if not snapshot.exists:
+        key = Ed25519PrivateKey.generate()
+        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = encode_public_key(key.public_key())
+        try:
+            ref.create({"event_id": event_id, "algorithm": ALGORITHM, "key_id": public[:8], "public_key": public,
+                        "private_key": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+                        "created_at": utcnow()})
+        except gexc.AlreadyExists:
+            pass
+        snapshot = ref.get()
+    key = _load_key(snapshot.to_dict())
+    with _keys_lock:
+        _keys[event_id] = key
+    return key
+
+
+def get_checkin_public_key(event_id):
+    """``{event_id, algorithm, key_id, public_key}``: what a scanner needs to verify codes offline."""
+    public = encode_public_key(get_signing_key(event_id).public_key())
+    return {"event_id": event_id, "algorithm": ALGORITHM, "key_id": public[:8], "public_key": public}
+
+
+def ticket_id_for(order_id, unit_id):
+    """Derived from the order and unit, so issuing twice names the same tickets."""
+    return hashlib.sha256(f"{order_id}/{unit_id}".encode()).hexdigest()[:32]
+
+
+def ticket_ref(ticket_id):
+    return db().collection(TICKETS).document(ticket_id)
+
+
+def issue_tickets(transaction, order, signing_key, now):
+    """Write one ticket per unit of the paid order inside its transaction; returns the units with ticket ids."""
+    names = {item["ticket_type_id"]: item["name"] for item in order["items"]}
+    issued = []
+    for unit in order["units"]:
+        ticket_id = ticket_id_for(order["id"], unit["unit_id"])
+        transaction.set(ticket_ref(ticket_id), {
+            "id": ticket_id, "event_id": order["event_id"], "order_id": order["id"],
+            "holder_uid": order["buyer_uid"], "ticket_type_id": unit["ticket_type_id"],
+            "ticket_type_name": names.get(unit["ticket_type_id"]),
+            "seat": unit["unit"] if isinstance(unit["unit"], str) else None,
+            "price": unit["price"], "currency": order["currency"],
+            "code": sign_code(signing_key, order["event_id"], ticket_id), "state": str(TicketState.VALID),
+            "created_at": now, "updated_at": now, "voided_at": None,
+        })
+        issued.append({**unit, "ticket_id": ticket_id})
+    return issued
+
+
+def void_tickets(transaction, ticket_ids, now):
+    for ticket_id in ticket_ids:
+        transaction.update(ticket_ref(ticket_id), {"state": str(TicketState.VOIDED), "voided_at": now,
+                                                   "updated_at": now})
+
+
+def _not_found():
+    return AppError("not_found", "No such ticket.", status=404)
+
+
+def get_ticket(ticket_id, user):
+    """The holder's ticket; the event's organizer and admins see it too."""
+    if len(ticket_id) != 32 or not ticket_id.isalnum():
+        raise _not_found()
+    snapshot = ticket_ref(ticket_id).get()
+    if not snapshot.exists:
+        raise _not_found()
+    ticket = snapshot.to_dict()
+    if ticket["holder_uid"] != user.uid:
+        try:
+            allowed = events.can_manage_event(user, events.get_event(ticket["event_id"], viewer=user))
+        except AppError:
+            allowed = False
+        if not allowed:
+            raise _not_found()
+    return ticket
+
+
+def list_tickets(user, *, limit, cursor=None):
+    """The caller's tickets, newest first."""
+    query = (db().collection(TICKETS).where(filter=FieldFilter("holder_uid", "==", user.uid))
+             .order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING))
+    items, next_cursor = fetch_page(query, {"created_at": datetime}, limit=limit, cursor=cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def ticket_qr_svg(ticket_id, user):
+    ticket = get_ticket(ticket_id, user)
+    buffer = io.BytesIO()
+    segno.make(ticket["code"], error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False)
+    return buffer.getvalue().decode()

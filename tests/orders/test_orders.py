@@ -1,0 +1,192 @@
+"""Orders from holds: creation, idempotency, who sees what, cancelling, and expiry returning units."""
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from app.auth import Role
+from app.orders.service import expire_orders
+from app.timeutil import utcnow
+from tests.factories import race
+from tests.orders.conftest import error
+
+
+def test_an_order_takes_over_the_hold_at_the_held_price(make_shop, make_user):
+    shop = make_shop(capacity=5)
+    buyer = make_user()
+    hold = shop.hold(buyer, 2)
+    response = shop.order(buyer, hold["id"])
+    assert response.status_code == 201, response.json
+    order = response.json
+    assert order["state"] == "pending_payment"
+    assert (order["subtotal"], order["discount"], order["total"], order["currency"]) == (5000, 0, 5000, "EUR")
+    assert order["items"] == [{"ticket_type_id": shop.sale.general["id"], "name": "General admission", "quantity": 2,
+                               "seats": None, "unit_price": 2500, "subtotal": 5000, "discount": 0, "total": 5000}]
+    assert order["payment"] == {"method": "manual", "status": "awaiting_box_office"}
+    assert shop.remaining() == 3
+    converted = shop.client.get(f"/api/v1/holds/{hold['id']}", headers=buyer.headers).json
+    assert converted["state"] == "converted"
+    assert shop.get(buyer, order["id"]).json["id"] == order["id"]
+
+
+def test_the_order_frees_the_buyers_hold_slot(make_shop, make_user):
+    shop = make_shop(capacity=10)
+    buyer = make_user()
+    holds = [shop.hold(buyer) for _ in range(3)]
+    assert error(shop.sale.hold(buyer)) == (409, "too_many_holds")
+    assert shop.order(buyer, holds[0]["id"]).status_code == 201
+    assert shop.sale.hold(buyer).status_code == 201
+
+
+def test_a_price_change_after_the_hold_does_not_change_the_order(make_shop, make_user):
+    shop = make_shop()
+    buyer = make_user()
+    hold = shop.hold(buyer, 2)
+    patched = shop.client.patch(f"/api/v1/events/{shop.id}/ticket-types/{shop.sale.general['id']}",
+                                json={"price": 9900}, headers=shop.owner.headers)
+    assert patched.status_code == 200
+    assert shop.order(buyer, hold["id"]).json["total"] == 5000
+
+
+def test_holds_that_cannot_become_orders(make_shop, make_user):
+    shop = make_shop()
+    buyer, other = make_user(), make_user()
+    hold = shop.hold(buyer)
+    assert error(shop.order(other, hold["id"])) == (403, "forbidden")
+    assert error(shop.order(buyer, "nosuchhold")) == (404, "not_found")
+    released = shop.hold(buyer)
+    shop.sale.release(buyer, released["id"])
+    assert error(shop.order(buyer, released["id"])) == (409, "hold_released")
+    first = shop.order(buyer, hold["id"])
+    assert first.status_code == 201
+    again = shop.order(buyer, hold["id"])
+    assert error(again) == (409, "hold_converted")
+    assert again.json["error"]["details"]["order_id"] == first.json["id"]
+
+
+def test_an_expired_hold_is_409_even_before_the_sweep(app, make_shop, make_user):
+    shop = make_shop(capacity=1)
+    buyer = make_user()
+    hold = shop.hold(buyer)
+    with time_machine.travel(utcnow() + timedelta(seconds=app.config["HOLD_TTL_SECONDS"] + 1), tick=True):
+        assert error(shop.order(buyer, hold["id"])) == (409, "hold_expired")
+        # Someone else took the unit over; the first buyer's hold is still expired, not theirs again.
+        taker = make_user()
+        assert shop.sale.hold(taker).status_code == 201
+        assert error(shop.order(buyer, hold["id"])) == (409, "hold_expired")
+    assert shop.remaining() == 0
+
+
+@pytest.mark.parametrize("method", ["stripe", "bitcoin"])
+def test_a_payment_method_that_is_not_configured_is_not_offered(make_shop, make_user, method):
+    shop = make_shop()
+    buyer = make_user()
+    hold = shop.hold(buyer)
+    response = shop.order(buyer, hold["id"], method=method)
+    assert error(response) == (422, "validation_error")
+    assert "payment_method" in response.json["error"]["details"]["fields"]
+    assert shop.client.get("/api/v1/payments/methods").json == {"methods": ["manual"]}
+    assert shop.order(buyer, hold["id"]).status_code == 201
+
+
+def test_a_retried_order_with_the_same_key_returns_the_first(make_shop, make_user):
+    shop = make_shop()
+    buyer = make_user()
+    hold = shop.hold(buyer, 2)
+    first = shop.order(buyer, hold["id"], key="order-attempt-1")
+    second = shop.order(buyer, hold["id"], key="order-attempt-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json["id"] == second.json["id"]
+    assert shop.client.get("/api/v1/orders", headers=buyer.headers).json["items"][0]["id"] == first.json["id"]
+    assert len(shop.client.get("/api/v1/orders", headers=buyer.headers).json["items"]) == 1
+    other_hold = shop.hold(buyer)
+    assert error(shop.order(buyer, other_hold["id"], key="order-attempt-1")) == (422, "idempotency_key_reused")
+    # The same key is the buyer's own: another buyer's key space is separate.
+    stranger = make_user()
+    assert shop.order(stranger, shop.hold(stranger)["id"], key="order-attempt-1").status_code == 201
+
+
+def test_who_sees_which_orders(make_shop, make_user):
+    shop = make_shop()
+    buyer, other = make_user(), make_user()
+    organizer, admin = make_user(Role.ORGANIZER), make_user(Role.ADMIN)
+    order = shop.buy(buyer)
+    shop.buy(other)
+
+    def listed(user, **query):
+        response = shop.client.get("/api/v1/orders", query_string=query, headers=user.headers)
+        return response.status_code, sorted(o["buyer_uid"] for o in response.json.get("items", []))
+
+    assert listed(buyer) == (200, [buyer.uid])
+    assert listed(shop.owner, event_id=shop.id) == (200, sorted([buyer.uid, other.uid]))
+    assert listed(admin, event_id=shop.id) == (200, sorted([buyer.uid, other.uid]))
+    assert listed(organizer, event_id=shop.id)[0] == 403
+    assert listed(buyer, event_id=shop.id)[0] == 403
+    for user, status in ((buyer, 200), (other, 404), (shop.owner, 200), (organizer, 404), (admin, 200)):
+        assert shop.get(user, order["id"]).status_code == status
+    assert shop.client.get("/api/v1/orders", headers={}).status_code == 401
+
+
+def test_orders_list_pages_with_a_cursor(make_shop, make_user):
+    shop = make_shop(capacity=10)
+    buyer = make_user()
+    ids = [shop.buy(buyer)["id"] for _ in range(3)]
+    first = shop.client.get("/api/v1/orders?limit=2", headers=buyer.headers).json
+    second = shop.client.get(f"/api/v1/orders?limit=2&cursor={first['next_cursor']}", headers=buyer.headers).json
+    assert sorted(o["id"] for o in first["items"] + second["items"]) == sorted(ids)
+    assert second["next_cursor"] is None
+
+
+def test_cancelling_an_unpaid_order_returns_its_units(make_shop, make_user):
+    shop = make_shop(capacity=2)
+    buyer, other = make_user(), make_user()
+    order = shop.buy(buyer, 2)
+    assert shop.remaining() == 0
+    assert error(shop.cancel(other, order["id"])) == (404, "not_found")
+    response = shop.cancel(buyer, order["id"])
+    assert response.status_code == 200 and response.json["state"] == "cancelled"
+    assert shop.remaining() == 2
+    assert error(shop.cancel(buyer, order["id"])) == (409, "invalid_transition")
+    assert shop.buy(other, 2)["state"] == "pending_payment"
+
+
+def test_an_unpaid_order_expires_at_its_deadline_and_its_units_return_before_any_sweep(app, make_shop, make_user):
+    shop = make_shop(capacity=2)
+    buyer, next_buyer = make_user(), make_user()
+    order = shop.buy(buyer, 2)
+    assert shop.remaining() == 0
+    later = utcnow() + timedelta(seconds=app.config["PAYMENT_TTL_SECONDS"] + 1)
+    with time_machine.travel(later, tick=True):
+        assert shop.get(buyer, order["id"]).json["state"] == "expired"
+        assert shop.remaining() == 2
+        assert error(shop.cancel(buyer, order["id"])) == (409, "invalid_transition")
+        with app.app_context():
+            assert expire_orders() == 1
+            assert expire_orders() == 0
+        assert shop.get(buyer, order["id"]).json["state"] == "expired"
+        assert shop.buy(next_buyer, 2)["state"] == "pending_payment"
+        assert shop.remaining() == 0
+
+
+def test_the_sweep_leaves_orders_inside_their_deadline_alone(app, make_shop, make_user):
+    shop = make_shop(capacity=2)
+    order = shop.buy(make_user())
+    with app.app_context():
+        assert expire_orders() == 0
+    assert shop.get(shop.owner, order["id"]).json["state"] == "pending_payment"
+    assert shop.remaining() == 1
+
+
+def test_two_sweeps_at_once_expire_each_order_once(app, make_shop, make_user):
+    shop = make_shop(capacity=4)
+    orders = [shop.buy(make_user(), 2) for _ in range(2)]
+    later = utcnow() + timedelta(seconds=app.config["PAYMENT_TTL_SECONDS"] + 1)
+
+    def sweep(client):
+        with app.app_context():
+            return expire_orders()
+
+    with time_machine.travel(later, tick=True):
+        assert sum(race(app, [sweep, sweep])) == 2
+        assert shop.remaining() == 4
+        assert {shop.get(shop.owner, o["id"]).json["state"] for o in orders} == {"expired"}
