@@ -1,0 +1,181 @@
+"""What a message says: its e-mail (plain text, HTML, inline QR images) and its push, per kind.
+
+Content is built when the message is delivered, not when it is queued, from
+the records as they are then: a reminder for an event cancelled since, or for
+a holder whose tickets were all refunded since, is skipped instead of sent.
+"""
+import io
+import logging
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from app.errors import AppError
+from app.events import service as events
+from app.firebase import UserNotFoundError, db, get_firebase
+from app.notifications import holders
+from app.notifications.service import Kind
+from app.orders import service as orders
+from app.tickets import service as tickets
+from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+_templates = Environment(loader=PackageLoader("app.notifications", "templates"),
+                         autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                         trim_blocks=True, lstrip_blocks=True)
+
+# ISO 4217 minor-unit exponents other than 2, for the currencies that have them.
+_EXPONENTS = {**dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
+              **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3)}
+
+
+class Skip(Exception):
+    """The message no longer applies (event cancelled, tickets refunded); nothing is sent."""
+
+
+@dataclass
+class Recipient:
+    uid: str
+    email: str | None
+    name: str | None
+
+
+@dataclass
+class Content:
+    subject: str
+    text: str
+    html: str
+    push_title: str
+    push_body: str
+    push_data: dict = field(default_factory=dict)
+    # (content id, PNG bytes, file name) shown inline by the HTML part.
+    images: list = field(default_factory=list)
+
+
+def format_money(amount, currency):
+    exponent = _EXPONENTS.get(currency, 2)
+    if exponent == 0:
+        return f"{amount} {currency}"
+    sign = "-" if amount < 0 else ""
+    whole, minor = divmod(abs(amount), 10 ** exponent)
+    return f"{sign}{whole}.{minor:0{exponent}d} {currency}"
+
+
+def local_start(event):
+    """The start as the audience reads it: wall-clock time in the event's own time zone."""
+    zone = ZoneInfo(event["timezone"])
+    moment = event["starts_at"].astimezone(zone)
+    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} ({event['timezone']})"
+
+
+def recipient(uid):
+    """Name and address from Firebase Auth, the source of truth for them; an erased user has neither."""
+    try:
+        account = get_firebase().get_user(uid)
+    except UserNotFoundError:
+        return Recipient(uid, None, None)
+    return Recipient(uid, account.email, account.display_name)
+
+
+def qr_png(code):
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=4, border=4)
+    return buffer.getvalue()
+
+
+def _event(event_id):
+    # Read past the event cache: in the scheduler process it would not see a cancellation made by the API.
+    try:
+        snapshot = events.event_ref(event_id).get()
+    except AppError:
+        raise Skip("event gone") from None
+    if not snapshot.exists:
+        raise Skip("event gone")
+    return snapshot.to_dict()
+
+
+def _render(kind, **context):
+    return (_templates.get_template(f"{kind}.txt").render(**context),
+            _templates.get_template(f"{kind}.html").render(**context))
+
+
+def _order(order_id):
+    snapshot = orders.order_ref(order_id).get()
+    if not snapshot.exists:
+        raise Skip("order gone")
+    return snapshot.to_dict()
+
+
+def _order_confirmation(message, person):
+    order = _order(message["data"]["order_id"])
+    event = _event(order["event_id"])
+    ticket_ids = [u["ticket_id"] for u in order["units"] if u.get("ticket_id") and not u.get("refunded")]
+    if not ticket_ids:
+        raise Skip("no tickets left on the order")
+    snapshots = db().get_all([tickets.ticket_ref(t) for t in ticket_ids])
+    by_id = {s.id: s.to_dict() for s in snapshots if s.exists}
+    rows = []
+    for number, ticket_id in enumerate(ticket_ids, 1):
+        ticket = by_id[ticket_id]
+        cid = f"qr-{ticket_id}@boxoffice"
+        rows.append({"number": number, "id": ticket_id, "type": ticket["ticket_type_name"], "seat": ticket["seat"],
+                     "price": format_money(ticket["price"], ticket["currency"]), "cid": cid, "code": ticket["code"]})
+    text, html = _render(Kind.ORDER_CONFIRMATION, person=person, event=event, starts=local_start(event),
+                         order=order, total=format_money(order["total"], order["currency"]), tickets=rows)
+    return Content(
+        subject=f"Your tickets for {event['title']}", text=text, html=html,
+        push_title="Your tickets are ready",
+        push_body=f"{len(rows)} ticket{'s' if len(rows) != 1 else ''} for {event['title']}",
+        push_data={"kind": str(Kind.ORDER_CONFIRMATION), "order_id": order["id"], "event_id": event["id"]},
+        images=[(r["cid"], qr_png(r["code"]), f"ticket-{r['number']}.png") for r in rows])
+
+
+def _reminder(message, person):
+    data = message["data"]
+    event = _event(data["event_id"])
+    if event["status"] != events.EventStatus.PUBLISHED or event["starts_at"] <= utcnow():
+        raise Skip(f"event is {event['status']}")
+    count = len(holders.valid_tickets(event["id"], person.uid))
+    if not count:
+        raise Skip("no valid tickets")
+    starts = local_start(event)
+    text, html = _render(Kind.REMINDER, person=person, event=event, starts=starts, count=count)
+    return Content(subject=f"Reminder: {event['title']} starts {starts}", text=text, html=html,
+                   push_title=f"{event['title']} is coming up", push_body=f"Starts {starts} at {event['venue_name']}",
+                   push_data={"kind": str(Kind.REMINDER), "event_id": event["id"],
+                              "offset_minutes": str(data["offset_minutes"])})
+
+
+def _event_cancelled(message, person):
+    event = _event(message["data"]["event_id"])
+    starts = local_start(event)
+    text, html = _render(Kind.EVENT_CANCELLED, person=person, event=event, starts=starts)
+    return Content(subject=f"Cancelled: {event['title']}", text=text, html=html,
+                   push_title=f"{event['title']} is cancelled", push_body=f"It was to start {starts}.",
+                   push_data={"kind": str(Kind.EVENT_CANCELLED), "event_id": event["id"]})
+
+
+def _refund(message, person):
+    order = _order(message["data"]["order_id"])
+    refund = next((r for r in order["refunds"] if r["id"] == message["data"]["refund_id"]), None)
+    if refund is None:
+        raise Skip("refund gone")
+    event = _event(order["event_id"])
+    amount = format_money(refund["amount"], order["currency"])
+    count = len(refund.get("ticket_ids") or refund.get("unit_ids") or [])
+    text, html = _render(Kind.REFUND, person=person, event=event, order=order, amount=amount, count=count)
+    return Content(subject=f"Refund of {amount} for {event['title']}", text=text, html=html,
+                   push_title="Refund on its way", push_body=f"{amount} for {event['title']}",
+                   push_data={"kind": str(Kind.REFUND), "order_id": order["id"], "refund_id": refund["id"]})
+
+
+_COMPOSERS = {Kind.ORDER_CONFIRMATION: _order_confirmation, Kind.REMINDER: _reminder,
+              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund}
+
+
+def compose(message, person):
+    """The message's content for ``person``; raises Skip when it no longer applies."""
+    return _COMPOSERS[Kind(message["kind"])](message, person)

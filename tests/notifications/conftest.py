@@ -1,0 +1,164 @@
+"""Notification fixtures: a real SMTP server on loopback, an FCM stand-in, and paid tickets for events.
+
+The SMTP server is aiosmtpd on a free port, started per test and stopped
+after. FCM cannot run here, so ``FcmStandIn`` answers the FCM v1 send call
+(``POST /v1/projects/<p>/messages:send``) the way FCM does, from a thread on a
+free port: tokens starting ``dead-`` get FCM's UNREGISTERED error, ``down-``
+a 503, anything else a message name.
+"""
+import email
+import email.policy
+import json
+import socket
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from app.auth import Role
+from app.events import lifecycle
+from app.notifications.delivery import deliver_outbox
+from app.timeutil import utcnow
+from tests.factories import current
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """What the SMTP server received, parsed."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append({"to": envelope.rcpt_tos, "from": envelope.mail_from, "message": parsed})
+        return "250 OK"
+
+    def to(self, address):
+        return [m["message"] for m in self.messages if address in m["to"]]
+
+
+@pytest.fixture
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.port = controller.port
+    yield mailbox
+    controller.stop()
+
+
+class FcmStandIn(BaseHTTPRequestHandler):
+    requests = None
+
+    def do_POST(self):  # noqa: N802  (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+        token = body["message"]["fid"]
+        if token.startswith("dead-"):
+            status, answer = 404, {"error": {"code": 404, "message": "Requested entity was not found.",
+                                             "status": "NOT_FOUND", "details": [{
+                                                 "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                                                 "errorCode": "UNREGISTERED"}]}}
+        elif token.startswith("down-"):
+            status, answer = 503, {"error": {"code": 503, "message": "The service is currently unavailable.",
+                                             "status": "UNAVAILABLE"}}
+        else:
+            status, answer = 200, {"name": f"projects/p/messages/{len(self.requests)}"}
+        raw = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fcm():
+    received = []
+    handler = type("Handler", (FcmStandIn,), {"requests": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.received = received
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def app(make_app, smtp_server, fcm):
+    return make_app(EMAIL_CHANNEL="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none",
+                    SMTP_FROM="Boxoffice <tickets@boxoffice.test>", PUSH_CHANNEL="fcm", FCM_API_BASE=fcm.url,
+                    OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=60)
+
+
+class Box:
+    """An organizer's published event and the API calls that put tickets into buyers' hands."""
+
+    def __init__(self, app, client, owner, event):
+        self.app, self.client, self.owner, self.event = app, client, owner, event
+        self.ticket_type_id = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]["id"]
+
+    @property
+    def id(self):
+        return self.event["id"]
+
+    def buy(self, buyer, quantity=1):
+        """A paid order's JSON (the box office marks it paid); its confirmation is queued, not yet sent."""
+        hold = self.client.post(f"/api/v1/events/{self.id}/holds", headers=buyer.headers,
+                                json={"items": [{"ticket_type_id": self.ticket_type_id, "quantity": quantity}]})
+        assert hold.status_code == 201, hold.json
+        order = self.client.post("/api/v1/orders", headers=buyer.headers,
+                                 json={"hold_id": hold.json["id"], "payment_method": "manual"})
+        assert order.status_code == 201, order.json
+        paid = self.client.post(f"/api/v1/orders/{order.json['id']}/mark-paid", headers=self.owner.headers)
+        assert paid.status_code == 200, paid.json
+        return paid.json
+
+    def refund(self, order_id):
+        response = self.client.post(f"/api/v1/orders/{order_id}/refunds", json={}, headers=self.owner.headers)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def cancel(self):
+        response = self.client.post(f"/api/v1/events/{self.id}/cancel", headers=self.owner.headers)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def deliver(self, **kwargs):
+        with self.app.app_context():
+            return deliver_outbox(**kwargs)
+
+    def settle(self, mailbox, fcm):
+        """Send what buying and refunding queued, then forget it: the test starts from a quiet outbox."""
+        self.deliver()
+        mailbox.messages.clear()
+        fcm.received.clear()
+
+
+@pytest.fixture
+def make_box(app, client, make_user, make_event):
+    def build(**event_overrides):
+        owner = make_user(Role.ORGANIZER)
+        event = make_event(owner, published=False, **event_overrides)
+        with app.app_context():
+            event = lifecycle.publish_event(event["id"], current(owner))
+        return Box(app, client, owner, event)
+
+    return build
+
+
+def soon(days=10):
+    return utcnow().replace(microsecond=0) + timedelta(days=days)
