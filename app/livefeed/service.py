@@ -1,0 +1,120 @@
+"""What the live feed writes to the Realtime Database, and the job that repairs it.
+
+``/live/events/<event_id>/availability`` holds the same document as
+``GET /events/<id>/availability``; ``/live/users/<uid>/holds/<hold_id>`` the
+buyer's hold as ``GET /holds/<id>`` shows it, plus ``expires_at_ms`` for a
+countdown against the database's ``.info/serverTimeOffset``. Both are written
+whole, from state read after the change committed, so a write is never a
+delta that a lost write could leave half-applied.
+
+These functions run on the publisher thread (publisher.py) or in the
+scheduler, never in a buyer's request and never inside a Firestore
+transaction. What the publisher could not write is remembered by a small
+marker document per event or hold in ``REPAIRS``; ``repair_live_feed``
+publishes the current state again and deletes the marker.
+"""
+import logging
+
+from google.api_core import exceptions as gexc
+
+from app.errors import AppError
+from app.firebase import FirebaseError, db, rtdb
+from app.inventory.schemas import AvailabilityOut, HoldOut
+from app.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+REPAIRS = "live_feed_repairs"
+REPAIR_PAGE = 200
+ACTIVE = "active"
+
+
+def _inventory():
+    # Imported on use: inventory calls the live feed after each commit, so importing it here at
+    # module level would make the two packages import each other while half-initialised.
+    from app.inventory import holds, service
+
+    return service, holds
+
+
+def availability_path(event_id):
+    return f"live/events/{event_id}/availability"
+
+
+def hold_path(buyer_uid, hold_id):
+    return f"live/users/{buyer_uid}/holds/{hold_id}"
+
+
+def publish_availability(event_id):
+    """Write the event's availability as of now; remove it when the event is gone or a draft again."""
+    try:
+        availability = _inventory()[0].get_availability(event_id)
+    except AppError as exc:
+        if exc.status != 404:
+            raise
+        rtdb(availability_path(event_id)).delete()
+        return
+    rtdb(availability_path(event_id)).set(AvailabilityOut().dump(availability))
+
+
+def hold_entry(hold):
+    entry = HoldOut().dump(_inventory()[1].view(hold))
+    entry.pop("buyer_uid", None)
+    entry["expires_at_ms"] = int(hold["expires_at"].timestamp() * 1000)
+    return entry
+
+
+def publish_hold(hold):
+    """Write the buyer's hold. ``hold`` is the hold as committed (a stored document or its view)."""
+    entry = hold_entry(hold)
+
+    def newer(current):
+        # A hold only moves from active to one final state. Another worker's late write of the
+        # active hold must not undo this process's released or expired one (or the reverse).
+        if isinstance(current, dict) and current.get("state") != ACTIVE and entry["state"] == ACTIVE:
+            return current
+        return entry
+
+    rtdb(hold_path(hold["buyer_uid"], hold["id"])).transaction(newer)
+
+
+def mark_for_repair(kind, target_id):
+    """Remember that ``kind`` ("event" or "hold") ``target_id`` may be stale in the database."""
+    db().collection(REPAIRS).document(f"{kind}-{target_id}").set(
+        {"kind": kind, "target_id": target_id, "marked_at": utcnow()})
+
+
+def _republish(kind, target_id):
+    if kind == "event":
+        publish_availability(target_id)
+        return
+    snapshot = _inventory()[1].hold_ref(target_id).get()
+    if snapshot.exists:
+        publish_hold(snapshot.to_dict())
+
+
+def repair_live_feed(*, page=REPAIR_PAGE):
+    """Scheduler job: publish again whatever a publisher could not, then forget the markers.
+
+    Returns how many it repaired. Safe to run twice or concurrently: a publish
+    writes current state, so doing it twice is harmless, and a marker is
+    deleted only if nobody marked it again since it was read (a newer failure
+    keeps its marker for the next run). Stops at the first failure, since the
+    database is then most likely still unreachable.
+    """
+    repaired = 0
+    for snapshot in db().collection(REPAIRS).limit(page).stream():
+        marker = snapshot.to_dict()
+        try:
+            _republish(marker["kind"], marker["target_id"])
+        except (FirebaseError, gexc.GoogleAPICallError) as exc:
+            logger.warning("live feed repair failed %s=%s: %s", marker["kind"], marker["target_id"], exc)
+            break
+        try:
+            snapshot.reference.delete(option=db().write_option(last_update_time=snapshot.update_time))
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            pass
+        repaired += 1
+    if repaired:
+        logger.info("live feed repaired %d entries", repaired)
+    return repaired
