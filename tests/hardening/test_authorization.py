@@ -1,0 +1,303 @@
+"""The authorization matrix of ARCHITECTURE section 5, over every route the app serves.
+
+The routes come from ``app.url_map``; each one (rule and method) needs a row
+in ``TABLE`` below, and a route without one fails ``test_every_route_has_a_row``
+by name, so a new endpoint cannot go unchecked. A row is one or more cases;
+each case prepares a request per caller (fresh targets for requests that
+change or remove them) and lists the status every caller must get:
+
+    anonymous  customer  buyer (owns the holds, orders and tickets)  other_organizer
+    other_staff (staff of another venue)  venue_staff (staff of this event's venue)  owner  admin
+
+Other people's private things answer 404, not 403, so their ids cannot be probed.
+"""
+import itertools
+from dataclasses import dataclass
+
+from app.auth import Role
+from app.events import service as events
+from app.timeutil import utcnow
+from app.venues import service as venues
+from tests.factories import current, event_data, ticket_type_data, venue_data
+
+ROLES = ("anonymous", "customer", "buyer", "other_organizer", "other_staff", "venue_staff", "owner", "admin")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_emails = itertools.count(1)
+
+
+def row(*statuses):
+    assert len(statuses) == len(ROLES)
+    return dict(zip(ROLES, statuses))
+
+
+def everyone(status):
+    return row(*[status] * len(ROLES))
+
+
+def signed_in(status):
+    return row(401, *[status] * (len(ROLES) - 1))
+
+
+PUBLIC = everyone(200)
+AUTHENTICATED = signed_in(200)
+ADMIN_ONLY = row(401, 403, 403, 403, 403, 403, 403, 200)
+MANAGER_CREATE = row(401, 403, 403, 201, 403, 403, 201, 201)
+OWNER_ONLY = row(401, 403, 403, 403, 403, 403, 200, 200)
+OWNER_ONLY_201 = row(401, 403, 403, 403, 403, 403, 201, 201)
+OWNER_ONLY_204 = row(401, 403, 403, 403, 403, 403, 204, 204)
+DRAFT_VIEW = row(404, 404, 404, 404, 404, 404, 200, 200)
+DRAFT_CHANGE = row(401, 403, 403, 404, 403, 403, 200, 200)
+DRAFT_CHANGE_204 = row(401, 403, 403, 404, 403, 403, 204, 204)
+# Holds, orders and tickets: their buyer, the event's organizer and admins; nobody else learns they exist.
+PURCHASE_VIEW = row(401, 404, 200, 404, 404, 404, 200, 200)
+GATE = row(401, 403, 403, 403, 403, 200, 200, 200)
+
+
+@dataclass
+class Case:
+    prepare: object  # (world, role) -> (path, json body or None[, headers])
+    expected: dict
+
+
+def at(path, body=None):
+    return lambda w, role: (path(w), body(w) if callable(body) else body)
+
+
+# --- fresh targets, made per caller -------------------------------------------------------------------------------
+
+def own_device(w, role):
+    user = w.users[role]
+    if user is None:
+        return "/api/v1/users/me/devices/0123456789abcdef", None
+    response = w.client.post("/api/v1/users/me/devices", headers=user.headers,
+                           json={"token": f"fcm-token-{next(_emails)}", "platform": "android"})
+    assert response.status_code == 201, response.json
+    return f"/api/v1/users/me/devices/{response.json['id']}", None
+
+
+def erase_fresh_user(w, role):
+    if role == "anonymous":
+        return "/api/v1/users/me", None
+    return "/api/v1/users/me", None, w.fresh_user(role).headers
+
+
+def register(w, role):
+    return "/api/v1/auth/register", {"email": f"register{next(_emails)}@example.test", "password": "pass-word-123"}
+
+
+def own_hold_to_order(w, role):
+    user = w.users[role] or w.users["buyer"]
+    return "/api/v1/orders", {"hold_id": w.place_hold(user)["id"], "payment_method": "manual"}
+
+
+def fresh_venue(w, role):
+    return f"/api/v1/venues/{w.make_venue(w.owner)['id']}", None
+
+
+def fresh_draft(w, suffix=""):
+    return lambda w_, role: (f"/api/v1/events/{w.make_event(w.owner, venue=w.venue, published=False)['id']}{suffix}",
+                             None)
+
+
+def json_event(w):
+    data = event_data(w.venue["id"])
+    return {**data, "starts_at": data["starts_at"].isoformat(), "ends_at": data["ends_at"].isoformat()}
+
+
+def ticket_type_body(w):
+    return ticket_type_data()
+
+
+def venue_body(w):
+    return venue_data()
+
+
+TABLE = {
+    # health, docs and the framework's own routes
+    "GET /api/v1/health": [Case(at(lambda w: "/api/v1/health"), PUBLIC)],
+    "GET /api/v1/health/ready": [Case(at(lambda w: "/api/v1/health/ready"), PUBLIC)],
+    "GET /api/v1/metrics": [Case(at(lambda w: "/api/v1/metrics"), PUBLIC)],
+    "GET /api/v1/openapi.json": [Case(at(lambda w: "/api/v1/openapi.json"), PUBLIC)],
+    "GET /api/v1/docs": [Case(at(lambda w: "/api/v1/docs"), PUBLIC)],
+    "GET /static/<path:filename>": [Case(at(lambda w: "/static/app.py"), everyone(404))],
+    # accounts
+    "POST /api/v1/auth/register": [Case(register, everyone(201))],
+    "POST /api/v1/auth/login": [Case(at(lambda w: "/api/v1/auth/login", lambda w: {
+        "email": w.users["customer"].email, "password": w.users["customer"].password}), PUBLIC)],
+    "POST /api/v1/auth/refresh": [Case(at(lambda w: "/api/v1/auth/refresh", lambda w: {
+        "refresh_token": w.users["customer"].refresh_token}), PUBLIC)],
+    "POST /api/v1/auth/password-reset": [Case(at(lambda w: "/api/v1/auth/password-reset", lambda w: {
+        "email": w.users["customer"].email}), everyone(204))],
+    "GET /api/v1/auth/me": [Case(at(lambda w: "/api/v1/auth/me"), AUTHENTICATED)],
+    "PATCH /api/v1/users/me": [Case(at(lambda w: "/api/v1/users/me", {"display_name": "Renamed"}), AUTHENTICATED)],
+    "DELETE /api/v1/users/me": [Case(erase_fresh_user, signed_in(204))],
+    "POST /api/v1/users/me/devices": [Case(lambda w, role: ("/api/v1/users/me/devices", {
+        "token": f"fcm-token-{next(_emails)}", "platform": "ios"}), signed_in(201))],
+    "DELETE /api/v1/users/me/devices/<device_id>": [Case(own_device, signed_in(204))],
+    "PUT /api/v1/admin/users/<uid>/role": [Case(at(lambda w: f"/api/v1/admin/users/{w.users['customer'].uid}/role",
+                                                   {"role": "customer"}), ADMIN_ONLY)],
+    # venues
+    "GET /api/v1/venues": [Case(at(lambda w: "/api/v1/venues"), PUBLIC)],
+    "POST /api/v1/venues": [Case(at(lambda w: "/api/v1/venues", venue_body), MANAGER_CREATE)],
+    "GET /api/v1/venues/<venue_id>": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}"), PUBLIC)],
+    "PATCH /api/v1/venues/<venue_id>": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}",
+                                                {"address": "2 Side Street"}), OWNER_ONLY)],
+    "DELETE /api/v1/venues/<venue_id>": [
+        Case(fresh_venue, OWNER_ONLY_204),
+        Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}"), row(401, 403, 403, 403, 403, 403, 409, 409)),
+    ],
+    "POST /api/v1/venues/<venue_id>/staff": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/staff",
+                                                     lambda w: {"uid": w.users["venue_staff"].uid}), OWNER_ONLY)],
+    "DELETE /api/v1/venues/<venue_id>/staff": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/staff",
+                                                       lambda w: {"uid": w.users["other_staff"].uid}),
+                                                    OWNER_ONLY_204)],
+    # events
+    "GET /api/v1/events": [
+        Case(at(lambda w: "/api/v1/events"), PUBLIC),
+        Case(at(lambda w: f"/api/v1/events?status=draft&organizer={w.owner.uid}"),
+             row(403, 403, 403, 403, 403, 403, 200, 200)),
+    ],
+    "POST /api/v1/events": [Case(at(lambda w: "/api/v1/events", json_event), MANAGER_CREATE)],
+    "GET /api/v1/events/<event_id>": [
+        Case(at(lambda w: f"/api/v1/events/{w.event['id']}"), PUBLIC),
+        Case(at(lambda w: f"/api/v1/events/{w.draft['id']}"), DRAFT_VIEW),
+    ],
+    "PATCH /api/v1/events/<event_id>": [
+        Case(at(lambda w: f"/api/v1/events/{w.event['id']}", {"title": "Late Jazz"}), OWNER_ONLY),
+        Case(at(lambda w: f"/api/v1/events/{w.draft['id']}", {"title": "Late Jazz"}), DRAFT_CHANGE),
+    ],
+    "DELETE /api/v1/events/<event_id>": [Case(lambda w, role: fresh_draft(w)(w, role), DRAFT_CHANGE_204)],
+    "POST /api/v1/events/<event_id>/publish": [Case(lambda w, role: fresh_draft(w, "/publish")(w, role),
+                                                    DRAFT_CHANGE)],
+    "POST /api/v1/events/<event_id>/cancel": [Case(lambda w, role: (
+        f"/api/v1/events/{w.make_event(w.owner, venue=w.venue)['id']}/cancel", None), OWNER_ONLY)],
+    # ticket types
+    "GET /api/v1/events/<event_id>/ticket-types": [
+        Case(at(lambda w: f"/api/v1/events/{w.event['id']}/ticket-types"), PUBLIC),
+        Case(at(lambda w: f"/api/v1/events/{w.draft['id']}/ticket-types"), DRAFT_VIEW),
+    ],
+    "POST /api/v1/events/<event_id>/ticket-types": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/ticket-types",
+                                                            ticket_type_body), OWNER_ONLY_201)],
+    "PATCH /api/v1/events/<event_id>/ticket-types/<ticket_type_id>": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/ticket-types/{w.ticket_type['id']}", {"price": 3000}),
+        OWNER_ONLY)],
+    "DELETE /api/v1/events/<event_id>/ticket-types/<ticket_type_id>": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/ticket-types/{w.make_ticket_type(w.owner, w.event)['id']}", None),
+        OWNER_ONLY_204)],
+    # holds and availability
+    "GET /api/v1/events/<event_id>/availability": [
+        Case(at(lambda w: f"/api/v1/events/{w.event['id']}/availability"), PUBLIC),
+        Case(at(lambda w: f"/api/v1/events/{w.draft['id']}/availability"), DRAFT_VIEW),
+    ],
+    "POST /api/v1/events/<event_id>/holds": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/holds", lambda w: {
+        "items": [{"ticket_type_id": w.ticket_type["id"], "quantity": 1}]}), signed_in(201))],
+    "GET /api/v1/holds/<hold_id>": [Case(at(lambda w: f"/api/v1/holds/{w.hold['id']}"), PURCHASE_VIEW)],
+    "DELETE /api/v1/holds/<hold_id>": [Case(lambda w, role: (f"/api/v1/holds/{w.place_hold()['id']}", None),
+                                            PURCHASE_VIEW)],
+    # orders, discounts and stats
+    "POST /api/v1/orders": [Case(own_hold_to_order, signed_in(201))],
+    "GET /api/v1/orders": [
+        Case(at(lambda w: "/api/v1/orders"), AUTHENTICATED),
+        Case(at(lambda w: f"/api/v1/orders?event_id={w.event['id']}"), row(401, 403, 403, 403, 403, 403, 200, 200)),
+    ],
+    "GET /api/v1/orders/<order_id>": [Case(at(lambda w: f"/api/v1/orders/{w.order()['id']}"), PURCHASE_VIEW)],
+    "POST /api/v1/orders/<order_id>/cancel": [Case(lambda w, role: (
+        f"/api/v1/orders/{w.fresh_order()['id']}/cancel", None), PURCHASE_VIEW)],
+    "POST /api/v1/orders/<order_id>/mark-paid": [Case(lambda w, role: (
+        f"/api/v1/orders/{w.fresh_order()['id']}/mark-paid", None), row(401, 403, 403, 404, 403, 403, 200, 200))],
+    "POST /api/v1/orders/<order_id>/refunds": [Case(lambda w, role: (
+        f"/api/v1/orders/{w.paid_order()['id']}/refunds", {}), row(401, 403, 403, 404, 403, 403, 201, 201))],
+    "GET /api/v1/events/<event_id>/discounts": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/discounts"),
+                                                     OWNER_ONLY)],
+    "POST /api/v1/events/<event_id>/discounts": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/discounts",
+        {"code": f"SAVE{next(_emails)}", "kind": "percent", "percent_off": 10}), OWNER_ONLY_201)],
+    "PATCH /api/v1/events/<event_id>/discounts/<code>": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/discounts/{w.discount()['code']}", {"percent_off": 20}), OWNER_ONLY)],
+    "DELETE /api/v1/events/<event_id>/discounts/<code>": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/discounts/{w.fresh_discount()['code']}", None), OWNER_ONLY_204)],
+    "GET /api/v1/events/<event_id>/stats": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/stats"), OWNER_ONLY)],
+    # payments
+    "GET /api/v1/payments/methods": [Case(at(lambda w: "/api/v1/payments/methods"), PUBLIC)],
+    # Signed by Stripe, not by a user; no Stripe is configured in tests, so nobody gets past it.
+    "POST /api/v1/payments/webhooks/stripe": [Case(at(lambda w: "/api/v1/payments/webhooks/stripe", {}),
+                                                   everyone(404))],
+    # tickets
+    "GET /api/v1/tickets": [Case(at(lambda w: "/api/v1/tickets"), AUTHENTICATED)],
+    "GET /api/v1/tickets/<ticket_id>": [Case(at(lambda w: f"/api/v1/tickets/{w.ticket()['ticket_id']}"),
+                                             PURCHASE_VIEW)],
+    "GET /api/v1/tickets/<ticket_id>/qr.svg": [Case(at(lambda w: f"/api/v1/tickets/{w.ticket()['ticket_id']}/qr.svg"),
+                                                    PURCHASE_VIEW)],
+    # check-in: the event's venue staff, its organizer and admins
+    "POST /api/v1/events/<event_id>/checkins": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/checkins", {"code": w.ticket_code(), "nonce": f"nonce-{next(_emails):08d}"}),
+        GATE)],
+    "POST /api/v1/events/<event_id>/checkins/offline": [Case(lambda w, role: (
+        f"/api/v1/events/{w.event['id']}/checkins/offline", {"scans": [{
+            "code": w.ticket_code(), "nonce": f"nonce-{next(_emails):08d}", "scanned_at": utcnow().isoformat()}]}),
+        GATE)],
+    "GET /api/v1/events/<event_id>/checkins/stats": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/checkins/stats"), GATE)],
+    "GET /api/v1/events/<event_id>/checkin-key": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/checkin-key"),
+                                                       GATE)],
+    "GET /api/v1/events/<event_id>/checkin-sync": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/checkin-sync"),
+                                                        GATE)],
+    # audit and the notification outbox
+    "GET /api/v1/admin/audit": [Case(at(lambda w: "/api/v1/admin/audit"), ADMIN_ONLY)],
+    "GET /api/v1/admin/notifications": [Case(at(lambda w: "/api/v1/admin/notifications"), ADMIN_ONLY)],
+    # No message is parked in a fresh world: the admin's 404 shows the role gate let them through.
+    "POST /api/v1/admin/notifications/<message_id>/retry": [Case(at(
+        lambda w: "/api/v1/admin/notifications/no-such-message/retry"), row(401, 403, 403, 403, 403, 403, 403, 404))],
+}
+
+
+def served_routes(app):
+    return {f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
+            for method in sorted(rule.methods - IGNORED_METHODS)}
+
+
+def test_every_route_has_a_row(app):
+    served = served_routes(app)
+    missing = sorted(served - TABLE.keys())
+    stale = sorted(TABLE.keys() - served)
+    assert not missing, "routes without an authorization row in TABLE: " + ", ".join(missing)
+    assert not stale, "rows in TABLE for routes the app no longer serves: " + ", ".join(stale)
+
+
+def test_authorization_matrix(world):
+    """Every row against one world; all wrong answers are reported together, route by route."""
+    served = served_routes(world.app)
+    wrong = []
+    for route in sorted(TABLE.keys() & served):
+        method = route.split(" ")[0]
+        for number, case in enumerate(TABLE[route]):
+            answered = {}
+            for role in ROLES:
+                path, body, *headers = case.prepare(world, role)
+                response = world.client.open(path, method=method, json=body,
+                                             headers=headers[0] if headers else world.headers(role))
+                answered[role] = response.status_code
+                if response.status_code >= 400:
+                    assert response.json["error"]["code"], (route, role, response.data)
+            if answered != case.expected:
+                diff = {role: f"{answered[role]} (want {case.expected[role]})" for role in ROLES
+                        if answered[role] != case.expected[role]}
+                wrong.append(f"{route} case {number}: {diff}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_staff_scope_is_the_venue(app, make_user, make_venue, make_event):
+    owner, staff, elsewhere = make_user(Role.ORGANIZER), make_user(Role.STAFF), make_user(Role.STAFF)
+    customer = make_user(Role.CUSTOMER)
+    venue = make_venue(owner)
+    event = make_event(owner, venue=venue)
+    with app.app_context():
+        venues.add_venue_staff(venue["id"], current(owner), staff.uid)
+        assert venues.is_venue_staff(venue["id"], staff.uid)
+        assert not venues.is_venue_staff(venue["id"], elsewhere.uid)
+        assert events.can_work_event(current(staff), event)
+        assert events.can_work_event(current(owner), event)
+        assert not events.can_work_event(current(elsewhere), event)
+        assert not events.can_work_event(current(customer), event)
+        venues.remove_venue_staff(venue["id"], current(owner), staff.uid)
+        assert not events.can_work_event(current(staff), event)
