@@ -1,6 +1,8 @@
 """Boxoffice: the application factory."""
+import json
+
 from flask import Flask, request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import auth, firebase, monitoring, security
@@ -9,7 +11,7 @@ from app.errors import register_error_handlers
 from app.extensions import api, cache, limiter
 from app.logging import configure_logging, init_request_logging
 
-BODY_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _resolve_config(config):
@@ -22,10 +24,21 @@ def _resolve_config(config):
     return config
 
 
-def _require_json_bodies():
+def _check_json_body():
+    """Bodies are JSON that Firestore can store, refused here before any view parses them."""
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
-    if request.method in BODY_METHODS and has_body and not request.is_json:
+    if request.method not in BODY_METHODS or not has_body:
+        return
+    if not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
+    try:
+        body = request.get_json(silent=True)
+        # A lone surrogate (e.g. "\ud800") parses, but cannot be stored: refuse it as invalid text.
+        json.dumps(body, ensure_ascii=False).encode()
+    except RecursionError:
+        raise BadRequest("The request body is not valid JSON: it is nested too deeply.") from None
+    except UnicodeEncodeError:
+        raise BadRequest("The request body is not valid JSON: it contains a lone surrogate.") from None
 
 
 def create_app(config=None):
@@ -42,7 +55,7 @@ def create_app(config=None):
     configure_logging(app)
     # Before the limiter's own hook, so a 429 still carries a request id.
     init_request_logging(app)
-    app.before_request(_require_json_bodies)
+    app.before_request(_check_json_body)
     monitoring.init_app(app)
     security.init_app(app)
 
@@ -61,12 +74,19 @@ def create_app(config=None):
 
 
 def _register_blueprints(app):
+    from app.audit.routes import blp as audit_blp
+    from app.checkin.routes import blp as checkin_blp
     from app.events.routes import blp as events_blp
     from app.inventory.routes import blp as inventory_blp
+    from app.notifications.routes import blp as notifications_blp
+    from app.orders.routes import blp as orders_blp
+    from app.payments.routes import blp as payments_blp
+    from app.tickets.routes import blp as tickets_blp
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
-    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp):
+    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp, orders_blp, payments_blp,
+                      tickets_blp, audit_blp, checkin_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
 

@@ -42,6 +42,7 @@ class Config:
     TESTING = False
     LOG_FORMAT_DEFAULT = "color"
     HSTS_SECONDS_DEFAULT = 0
+    PUSH_CHANNEL_DEFAULT = "console"
 
     def __init__(self, environ=None, **overrides):
         if environ is None:
@@ -98,10 +99,31 @@ class Config:
 
         self.HOLD_TTL_SECONDS = _int(environ, "HOLD_TTL_SECONDS", 600)
         self.MAX_ACTIVE_HOLDS_PER_EVENT = _int(environ, "MAX_ACTIVE_HOLDS_PER_EVENT", 3)
+        self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
+        self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
+        self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+        self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+        self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
 
         self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)
+
+        # Notifications (app/notifications): e-mail over SMTP, push over FCM; `console` logs instead.
+        self.SMTP_HOST = env("SMTP_HOST", "")
+        self.SMTP_PORT = _int(environ, "SMTP_PORT", 587)
+        self.SMTP_USER = env("SMTP_USER", "")
+        self.SMTP_PASSWORD = env("SMTP_PASSWORD", "")
+        self.SMTP_SECURITY = env("SMTP_SECURITY", "starttls")
+        self.SMTP_FROM = env("SMTP_FROM", "Boxoffice <no-reply@boxoffice.invalid>")
+        self.SMTP_TIMEOUT_SECONDS = _int(environ, "SMTP_TIMEOUT_SECONDS", 10)
+        self.EMAIL_CHANNEL = env("EMAIL_CHANNEL", "smtp" if self.SMTP_HOST else "console")
+        self.PUSH_CHANNEL = env("PUSH_CHANNEL", self.PUSH_CHANNEL_DEFAULT)
+        self.FCM_API_BASE = env("FCM_API_BASE", "")
+        self.OUTBOX_MAX_ATTEMPTS = _int(environ, "OUTBOX_MAX_ATTEMPTS", 6)
+        self.OUTBOX_BACKOFF_SECONDS = _int(environ, "OUTBOX_BACKOFF_SECONDS", 60)
+        self.OUTBOX_BACKOFF_MAX_SECONDS = _int(environ, "OUTBOX_BACKOFF_MAX_SECONDS", 3600)
+        self.OUTBOX_LEASE_SECONDS = _int(environ, "OUTBOX_LEASE_SECONDS", 120)
 
         self.API_TITLE = "Boxoffice"
         self.API_VERSION = "v1"
@@ -123,6 +145,14 @@ class Config:
             raise ConfigError("FIREBASE_PROJECT_ID is required")
         if self.LOG_FORMAT not in {"json", "color"}:
             raise ConfigError("LOG_FORMAT must be json or color")
+        if self.EMAIL_CHANNEL not in {"smtp", "console"}:
+            raise ConfigError("EMAIL_CHANNEL must be smtp or console")
+        if self.EMAIL_CHANNEL == "smtp" and not self.SMTP_HOST:
+            raise ConfigError("EMAIL_CHANNEL=smtp needs SMTP_HOST")
+        if self.SMTP_SECURITY not in {"starttls", "ssl", "none"}:
+            raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
+        if self.PUSH_CHANNEL not in {"fcm", "console"}:
+            raise ConfigError("PUSH_CHANNEL must be fcm or console")
 
 
 class DevelopmentConfig(Config):
@@ -152,6 +182,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     LOG_FORMAT_DEFAULT = "json"
     HSTS_SECONDS_DEFAULT = 31536000
+    PUSH_CHANNEL_DEFAULT = "fcm"
 
     def validate(self):
         super().validate()
@@ -168,6 +199,9 @@ class ProductionConfig(Config):
             raise ConfigError(f"FIREBASE_CREDENTIALS file not found: {self.FIREBASE_CREDENTIALS}")
         if not self.FIREBASE_WEB_API_KEY:
             raise ConfigError("FIREBASE_WEB_API_KEY is required for the /auth REST helpers")
+        if self.FIREBASE_DATABASE_URL and not self.FIREBASE_DATABASE_URL.startswith("https://"):
+            # firebase_admin takes an http:// database URL for an emulator and sends it the emulator's credential.
+            raise ConfigError("FIREBASE_DATABASE_URL must be an https:// Realtime Database URL")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters")
 

@@ -1,4 +1,4 @@
-"""The one wrapper of firebase_admin: credentials, Firestore, Auth admin calls, ID tokens, Realtime Database.
+"""The one wrapper of firebase_admin: credentials, Firestore, Auth admin calls, ID tokens, Realtime Database, FCM.
 
 No other module imports firebase_admin. In emulator mode the app is given
 anonymous credentials, because the Firestore client otherwise looks for Google
@@ -20,12 +20,14 @@ from google.cloud.firestore_v1 import base_client as firestore_base_client
 from firebase_admin import auth as fb_auth
 from firebase_admin import credentials, exceptions
 from firebase_admin import db as fb_rtdb
+from firebase_admin import messaging as fb_messaging
 from flask import current_app
 from google.oauth2 import id_token as google_id_token
 
 logger = logging.getLogger(__name__)
 
 EXTENSION = "firebase"
+FCM_API_BASE = "https://fcm.googleapis.com"
 
 UserNotFoundError = fb_auth.UserNotFoundError
 FirebaseError = exceptions.FirebaseError
@@ -94,6 +96,33 @@ class _EmulatorCredential(credentials.Base):
         return google.auth.credentials.AnonymousCredentials()
 
 
+class Messaging:
+    """FCM sends through firebase_admin.messaging, with the message types callers build.
+
+    firebase_admin has no setting for FCM's address (the Admin SDKs declined
+    one: firebase-admin-java#374, #802), so a stand-in address replaces the
+    URL the messaging service built for this app, keeping its request
+    building, auth headers and error mapping.
+    """
+
+    Message = fb_messaging.Message
+    Notification = fb_messaging.Notification
+    UnregisteredError = fb_messaging.UnregisteredError
+    SenderIdMismatchError = fb_messaging.SenderIdMismatchError
+    NotFoundError = exceptions.NotFoundError
+    InvalidArgumentError = exceptions.InvalidArgumentError
+
+    def __init__(self, app, api_base):
+        self.app = app
+        # Set every time: the messaging service lives as long as the firebase_admin app, which
+        # apps built with another FCM_API_BASE may share.
+        service = fb_messaging._get_messaging_service(app)
+        service._fcm_url = f"{(api_base or FCM_API_BASE).rstrip('/')}/v1/projects/{app.project_id}/messages:send"
+
+    def send(self, message):
+        return fb_messaging.send(message, app=self.app)
+
+
 class Firebase:
     def __init__(self, app):
         cfg = app.config
@@ -110,7 +139,9 @@ class Firebase:
                     os.environ[key] = cfg[key]
         self.app = self._initialize(cfg)
         self.rpc_seconds = cfg["FIRESTORE_TIMEOUT_SECONDS"]
+        self.fcm_api_base = cfg["FCM_API_BASE"]
         self._db = None
+        self._messaging = None
         # Google's certificates carry Cache-Control; honour it so verification
         # fetches them once per rotation, not per token.
         self._certs_request = google.auth.transport.requests.Request(
@@ -149,6 +180,12 @@ class Firebase:
     def rtdb(self, path):
         """A Realtime Database reference; only when a database is configured."""
         return fb_rtdb.reference(path, app=self.app)
+
+    @property
+    def messaging(self):
+        if self._messaging is None:
+            self._messaging = Messaging(self.app, self.fcm_api_base)
+        return self._messaging
 
     def reconnect(self):
         """Forget the Firestore client after an outage: the next request opens a fresh channel.
@@ -245,3 +282,7 @@ def db():
 
 def rtdb(path):
     return get_firebase().rtdb(path)
+
+
+def messaging():
+    return get_firebase().messaging

@@ -48,8 +48,24 @@ def decode_cursor(cursor, types):
                 raise _invalid_cursor()
         elif not isinstance(value, expected) or isinstance(value, bool):
             raise _invalid_cursor()
+        elif isinstance(value, str) and not _is_utf8(value):
+            # A lone surrogate ("\ud800" in the JSON) cannot be sent to Firestore.
+            raise _invalid_cursor()
         values.append(value)
     return values
+
+
+def _is_utf8(value):
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_document_id(value):
+    return (0 < len(value.encode()) <= 1500 and "/" not in value and value not in {".", ".."}
+            and not (value.startswith("__") and value.endswith("__")))
 
 
 def fetch_page(query, sort_fields, *, limit, cursor=None, keep=None):
@@ -61,6 +77,9 @@ def fetch_page(query, sort_fields, *, limit, cursor=None, keep=None):
     """
     names = list(sort_fields) + ["__name__"]
     position = decode_cursor(cursor, list(sort_fields.values()) + [str]) if cursor else None
+    if position is not None and not _is_document_id(position[-1]):
+        # Firestore answers INVALID_ARGUMENT to a start_after on an id it cannot hold.
+        raise _invalid_cursor()
     batch = limit + 1 if keep is None else max(limit + 1, 50)
     items, scanned = [], 0
     while True:

@@ -59,6 +59,18 @@ if [ ! -f "$FT_JS" ]; then
 fi
 say "firebase-tools: ok ($FT_DIR)"
 
+# --- Node packages the tests run (targaryen checks database.rules.json), pinned by package-lock.json ----
+# Small (15 MB, seconds), so per clone in ./node_modules rather than in the shared tools folder.
+NODE_STAMP=node_modules/.package-lock.sha256
+wanted="$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("package-lock.json", "rb").read()).hexdigest())')"
+if [ "$(cat "$NODE_STAMP" 2>/dev/null)" != "$wanted" ]; then
+    command -v npm >/dev/null || die "npm not found: needed to install the Node packages in package-lock.json (apt-get install npm)"
+    say "installing Node packages from package-lock.json (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed (see above)"
+    echo "$wanted" > "$NODE_STAMP"
+fi
+say "node packages: ok (targaryen $(node -p 'require("targaryen/package.json").version'))"
+
 # --- Java (the Firestore emulator) -------------------------------------------------------------
 command -v java >/dev/null \
     || die "java not found: the Firestore emulator needs a Java runtime (Debian: apt-get install -y default-jre-headless; Java 21+ if the google-cloud-cli-firestore-emulator package is not installed)"

@@ -25,6 +25,7 @@ from google.cloud.firestore_v1.types import StructuredQuery
 from app.auth import Role
 from app.events import lifecycle
 from app.inventory.service import expire_holds
+from app.orders.service import expire_orders
 from app.timeutil import utcnow
 
 INDEXES = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
@@ -103,6 +104,55 @@ def inventory_journey(app, client, owner, make_user, make_event, make_ticket_typ
         expire_holds()
 
 
+def orders_journey(app, client, owner, make_user, make_event):
+    """An order paid at the box office, the lists around it, refunds, stats, audit and the expiry sweep."""
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    event = make_event(owner, ticket_type={"capacity": 5})
+    holds = f"/api/v1/events/{event['id']}/holds"
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(holds, json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]},
+                       headers=buyer.headers).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    assert client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/orders", headers=buyer.headers).status_code == 200
+    assert client.get(f"/api/v1/orders?event_id={event['id']}", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/tickets", headers=buyer.headers).status_code == 200
+    assert client.get(f"/api/v1/events/{event['id']}/discounts", headers=owner.headers).status_code == 200
+    assert client.get(f"/api/v1/events/{event['id']}/stats", headers=owner.headers).status_code == 200
+    assert client.post(f"/api/v1/orders/{order['id']}/refunds", json={}, headers=owner.headers).status_code == 201
+    for query in ("", "?action=order.refunded", f"?event_id={event['id']}", f"?actor_uid={owner.uid}",
+                  f"?action=order.refunded&event_id={event['id']}"):
+        assert client.get(f"/api/v1/admin/audit{query}", headers=admin.headers).status_code == 200
+    with app.app_context():
+        expire_orders()
+
+
+def checkin_journey(client, owner, make_user, make_event):
+    """A paid ticket scanned at the door, the offline sync read page by page, an upload and the stats."""
+    buyer = make_user()
+    starts = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    event = make_event(owner, starts_at=starts, ends_at=starts + timedelta(hours=2), ticket_type={"capacity": 3})
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": 2}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    tickets = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+    codes = [client.get(f"/api/v1/tickets/{t['ticket_id']}", headers=buyer.headers).json["code"] for t in tickets]
+    door = f"/api/v1/events/{event['id']}"
+    scan = client.post(f"{door}/checkins", json={"code": codes[0], "nonce": "index-scan-1"}, headers=owner.headers)
+    assert scan.json["result"] == "ok"
+    upload = {"scans": [{"code": codes[1], "nonce": "index-scan-2", "scanned_at": utcnow().isoformat()}]}
+    assert client.post(f"{door}/checkins/offline", json=upload, headers=owner.headers).status_code == 200
+    cursor, pages = None, 0
+    while pages < 5:
+        page = client.get(f"{door}/checkin-sync", query_string={"limit": 1, **({"since": cursor} if cursor else {})},
+                          headers=owner.headers).json
+        cursor, pages = page["next_cursor"], pages + 1
+    assert client.get(f"{door}/checkins/stats", headers=owner.headers).status_code == 200
+
+
 def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, monkeypatch):
     recorded = []
     stream, aggregate = Query.stream, AggregationQuery.get
@@ -139,6 +189,8 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     with app.app_context():
         lifecycle.complete_ended_events()
     inventory_journey(app, client, owner, make_user, make_event, make_ticket_type)
+    orders_journey(app, client, owner, make_user, make_event)
+    checkin_journey(client, owner, make_user, make_event)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

@@ -11,7 +11,6 @@ import pytest
 
 from app.auth import Role
 from devstack import free_port
-from tests.inventory.conftest import make_sale  # noqa: F401
 
 
 class CuttableProxy:

@@ -4,10 +4,12 @@ import logging
 from google.api_core import exceptions as gexc
 from google.cloud.firestore import FieldFilter
 
+from app import livefeed
 from app.errors import AppError
 from app.events import service
 from app.events.service import EVENTS, EventStatus
 from app.firebase import db
+from app.notifications import reminders
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ def cancel_event(event_id, user):
 
     event = service.change_event(event_id, user, change)
     logger.info("event cancelled event=%s", event_id)
+    reminders.notify_event_cancelled(event_id)
+    livefeed.event_changed(event_id)
     return event
 
 

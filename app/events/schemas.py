@@ -120,6 +120,7 @@ class TicketTypePatch(Schema):
     sections = fields.List(fields.String(validate=SECTION_ID), validate=[validate.Length(min=1, max=100), _unique],
                            metadata={"description": "Seated only: seat-map sections this type sells."})
     per_order_limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    allow_reentry = fields.Boolean(metadata={"description": "Whether a checked-in ticket may enter again."})
     sales_starts_at = fields.AwareDateTime(allow_none=True)
     sales_ends_at = fields.AwareDateTime(allow_none=True,
                                          metadata={"description": "Default and latest: the event's start."})
@@ -164,6 +165,7 @@ class TicketTypeOut(Schema):
     capacity = fields.Integer()
     sections = fields.List(fields.String(), allow_none=True)
     per_order_limit = fields.Integer()
+    allow_reentry = fields.Boolean()
     sales_starts_at = fields.DateTime(allow_none=True)
     sales_ends_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -5,7 +5,7 @@ from enum import StrEnum
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from app import readcache
+from app import livefeed, readcache
 from app.errors import AppError
 from app.events import service as events
 from app.events.service import TICKET_TYPES, field_error
@@ -58,6 +58,7 @@ def _in_transaction(event_id, user, work):
 
     result = apply(db().transaction())
     readcache.invalidate(_family(event_id))
+    livefeed.event_changed(event_id)
     return result
 
 
@@ -88,7 +89,8 @@ def _seats(event, sections, others):
 
 
 def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=None, sections=None,
-                       per_order_limit=10, sales_starts_at=None, sales_ends_at=None, ticket_type_id=None):
+                       per_order_limit=10, allow_reentry=False, sales_starts_at=None, sales_ends_at=None,
+                       ticket_type_id=None):
     if ticket_type_id:
         ref = _ref(event_id, ticket_type_id)
     else:
@@ -110,7 +112,7 @@ def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=
             "id": ref.id, "event_id": event_id, "name": name, "price": price, "currency": currency,
             "kind": kind, "sections": sorted(set(sections)) if seated else None,
             "capacity": len(seats) if seated else capacity,
-            "per_order_limit": per_order_limit, "sales_starts_at": sales_starts_at,
+            "per_order_limit": per_order_limit, "allow_reentry": allow_reentry, "sales_starts_at": sales_starts_at,
             "sales_ends_at": sales_ends_at, "created_at": now, "updated_at": now, "deleted_at": None,
         }
         transaction.create(ref, ticket_type)

@@ -15,6 +15,7 @@ from flask import current_app
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
+from app import livefeed
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
@@ -270,6 +271,7 @@ def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=N
         for tid, unit in chosen.values():
             HINT.mark(tid, unit, expires_at)
         logger.info("hold placed hold=%s event=%s units=%d", hold_id, event_id, len(chosen))
+        livefeed.hold_changed(hold)
         return view(hold, now)
     raise AppError("busy", "Too many buyers at once for these units; try again.", status=503,
                    headers={"Retry-After": "1"})

@@ -10,6 +10,7 @@ import logging
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 
+from app import livefeed
 from app.auth import Role
 from app.errors import AppError
 from app.events import service as events
@@ -75,6 +76,7 @@ def _finish(hold_id, *, target, only_if_expired):
         for item in hold["items"]:
             HINT.forget(item["ticket_type_id"], item["units"])
         logger.info("hold %s hold=%s event=%s", hold["state"], hold_id, hold["event_id"])
+        livefeed.hold_changed(hold)
     return hold, changed
 
 

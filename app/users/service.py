@@ -1,6 +1,7 @@
 """Accounts and profiles: sessions over REST, the profile document, devices, roles, erasure."""
 import hashlib
 import logging
+import re
 
 from google.api_core import exceptions as gexc
 
@@ -109,10 +110,24 @@ def register_device(uid, token, *, platform):
 
 
 def remove_device(uid, device_id):
+    # Ids come from _device_id; anything else (".", "..", "__x__") is no document id Firestore accepts.
+    if not re.fullmatch(r"[0-9a-f]{32}", device_id):
+        raise AppError("not_found", "No such device.", status=404)
     ref = _profile_ref(uid).collection(DEVICES).document(device_id)
     if not ref.get().exists:
         raise AppError("not_found", "No such device.", status=404)
     ref.delete()
+
+
+def list_device_tokens(uid):
+    """The FCM tokens the user's devices registered."""
+    return [doc.get("token") for doc in _profile_ref(uid).collection(DEVICES).stream()]
+
+
+def remove_device_token(uid, token):
+    """Forget a token FCM reports dead; already gone is fine."""
+    _profile_ref(uid).collection(DEVICES).document(_device_id(token)).delete()
+    logger.info("device token removed uid=%s device=%s", uid, _device_id(token))
 
 
 def erase_user(uid):
@@ -139,7 +154,8 @@ def set_role(uid, role):
     firebase = get_firebase()
     try:
         account = firebase.get_user(uid)
-    except UserNotFoundError:
+    except (UserNotFoundError, ValueError):
+        # firebase_admin refuses malformed uids (over 128 characters) with ValueError.
         raise AppError("not_found", "No such user.", status=404) from None
     claims = dict(account.custom_claims or {})
     claims["role"] = str(role)

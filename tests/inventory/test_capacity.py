@@ -1,7 +1,7 @@
 """Changing a ticket type's capacity or sections while buyers hold units never oversells."""
 from app.inventory import units
 from app.timeutil import utcnow
-from tests.inventory.conftest import race
+from tests.factories import race
 
 
 def tt_url(sale, ticket_type):

@@ -10,7 +10,7 @@ from app.inventory import units
 from app.inventory.service import expire_holds
 from app.timeutil import utcnow
 from tests.factories import current
-from tests.inventory.conftest import race
+from tests.factories import race
 
 
 def code(response):

@@ -84,8 +84,10 @@ def test_password_reset_sends_a_code_for_known_addresses_and_says_the_same_for_u
     unknown = client.post("/api/v1/auth/password-reset", json={"email": "nobody@example.test"})
     assert known.status_code == unknown.status_code == 204
     codes = requests.get(f"http://{stack.auth_host}/emulator/v1/projects/{PROJECT_ID}/oobCodes", timeout=10).json()
+    # Codes outlive the accounts reset between tests, so look only at this test's addresses.
     sent_to = [c["email"] for c in codes["oobCodes"] if c["requestType"] == "PASSWORD_RESET"]
-    assert sent_to == [user.email]
+    assert sent_to.count(user.email) == 1
+    assert "nobody@example.test" not in sent_to
 
 
 def test_a_role_change_takes_effect_with_the_next_token_and_revokes_refresh_tokens(client, make_user, app):
