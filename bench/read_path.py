@@ -14,23 +14,15 @@ Results go to stdout and to the "Read path" section of bench/RESULTS.md.
 import argparse
 import http.client
 import os
-import re
 import statistics
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import emulators, make_app, served, write_section
 
-from devstack import RedisServer, Stack, free_port  # noqa: E402
-from devstack.procs import spawn, stop_process  # noqa: E402
-
-PROJECT_ID = "demo-boxoffice-bench"
 MAX_REQUESTS = 200_000
 TARGETS = {"cached event / hello": 0.5, "authenticated / anonymous": 0.8}
 
@@ -69,13 +61,10 @@ def hammer(port, path, headers, seconds, threads):
             "count": len(latencies)}
 
 
-def seed(stack):
-    os.environ.update(stack.env)
-    from app import create_app
-    from app.config import DevelopmentConfig
+def seed(stack, log_dir):
     from app.seed import DEMO_EVENT_ID, seed_demo
 
-    app = create_app(DevelopmentConfig(LOG_DIR=tempfile.mkdtemp(prefix="bench-logs-"), LOG_LEVEL="WARNING"))
+    app = make_app(log_dir)
     with app.app_context():
         seed_demo()
     session = requests.post(
@@ -84,25 +73,6 @@ def seed(stack):
         json={"email": "customer@boxoffice.test", "password": "customer-pass-123", "returnSecureToken": True})
     session.raise_for_status()
     return DEMO_EVENT_ID, session.json()["idToken"]
-
-
-def serve(stack, redis_url, log_dir):
-    port = free_port()
-    env = {**os.environ, **stack.env, "APP_ENV": "development", "API_HOST": "127.0.0.1", "API_PORT": str(port),
-           "WEB_CONCURRENCY": "2", "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING",
-           "LOG_DIR": str(log_dir), "REDIS_URL": redis_url or ""}
-    log = open(Path(log_dir) / "gunicorn.log", "ab")
-    proc = spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.wsgi:app"],
-                 log=log, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/bench/hello", timeout=1).ok:
-                return proc, port
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    stop_process(proc)
-    raise SystemExit(f"gunicorn did not answer; see {log_dir}/gunicorn.log")
 
 
 def measure(port, event_id, token, args):
@@ -143,13 +113,7 @@ def report(results, args, cache):
     ]
     section = "\n".join(lines)
     print(section)
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if "## Read path" in text:
-        text = re.sub(r"## Read path\n.*?(?=^## |\Z)", section + "\n", text, flags=re.S | re.M)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
+    write_section("Read path", section.split("\n", 2)[2])
     return all(ratios[name] >= target for name, target in TARGETS.items())
 
 
@@ -161,21 +125,10 @@ def main():
     parser.add_argument("--cache", choices=("redis", "simple"), default="redis",
                         help="redis: shared cache, as several workers need; simple: per-worker memory")
     args = parser.parse_args()
-    log_dir = Path(tempfile.mkdtemp(prefix="bench-read-path-"))
-    redis = RedisServer(log_dir=log_dir) if args.cache == "redis" else None
-    with Stack(project_id=PROJECT_ID, log_dir=log_dir) as stack:
-        if redis:
-            redis.start()
-        try:
-            event_id, token = seed(stack)
-            proc, port = serve(stack, redis.url if redis else None, log_dir)
-            try:
-                results = measure(port, event_id, token, args)
-            finally:
-                stop_process(proc)
-        finally:
-            if redis:
-                redis.stop()
+    with emulators("bench-read-path-", redis=args.cache == "redis") as (stack, redis_url, log_dir):
+        event_id, token = seed(stack, log_dir)
+        with served(stack, log_dir, redis_url=redis_url) as server:
+            results = measure(server.port, event_id, token, args)
     met = report(results, args, args.cache)
     sys.exit(0 if met else 1)
 

@@ -1,0 +1,116 @@
+"""The "Flash crowd" section of bench/RESULTS.md, from bench/flash_crowd.py's results."""
+import os
+import statistics
+
+from firestore_ops import reads, rpcs
+from harness import write_section
+
+METHOD = """\
+How it was measured:
+- Each buyer is a thread with its own connection, released with the others by a barrier, POSTing
+  one hold of quantity 1 with its own ID token (new accounts signed up on the Auth emulator, so every
+  token is verified once). Latency runs from the release to the response, so for ours it includes
+  waiting for one of gunicorn's threads; a raw loop's latency is one buyer's RPCs, without a queue.
+- holds/s: successful holds over the time from the release to the last successful answer.
+- Firestore operations: bench/firestore_ops.py wraps the client library's generated RPC methods in
+  each gunicorn worker (bench/wsgi.py, summed over the workers through /api/v1/metrics) and in each
+  raw-loop process. It counts calls (a call the library retries internally once, every attempt of a
+  transaction), documents a get asked for (found or missing: both are billed reads), documents a query
+  returned, and writes per commit. The benchmark's own set-up and audit reads are not counted.
+- Oversold: after each run, live claims and active holds read from Firestore against the capacity,
+  and claims that belong to no active hold or to no unit of the ticket type; for buckets, units taken
+  from the counters against hold documents.
+- Refused while units were free: no unit is released during a run, so when fewer buyers got a unit
+  than min(capacity, buyers) every refusal was one; otherwise a refusal that came back before another
+  buyer's successful request had started. False sold-outs are those answered 409 sold_out, the rest
+  503 busy (retries used up).
+- CPU: the kernel's accounting (/proc) of the gunicorn workers, the client process, the raw-loop
+  processes and the Firestore emulator over each run.
+- App settings: HOLD_TTL_SECONDS=600 (nothing expires during a run), MAX_ACTIVE_HOLDS_PER_EVENT=3,
+  rate limits off, LOG_LEVEL=WARNING, no live feed (no FIREBASE_DATABASE_URL), no Idempotency-Key."""
+
+
+def _median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def _ms(value):
+    return "–" if value is None else f"{value:.0f}"
+
+
+def _refusals(result):
+    return ", ".join(f"{n} {code}" for code, n in sorted(result["refused"].items())) or "0"
+
+
+def _row(name, runs, cpu_keys, note=""):
+    cpu = " + ".join(f"{statistics.median(r['cpu'][k] / max(r['ok'], 1) for r in runs) * 1000:.1f}"
+                     for k in cpu_keys)
+    commits = statistics.median(r["ops"].get("rpc:commit", 0) / max(r["ok"], 1) for r in runs)
+    return (f"| {name} | {_median(runs, 'holds_per_s'):.1f} | {_ms(_median(runs, 'p50'))} | "
+            f"{_ms(_median(runs, 'p99'))} | {_median(runs, 'rpcs_per_hold'):.2f} | {commits:.2f} | "
+            f"{_median(runs, 'reads_per_hold'):.2f} | {_median(runs, 'writes_per_hold'):.2f} | {cpu} | "
+            f"{max(r['audit']['oversold'] for r in runs)} | {max(r['refused_while_free'] for r in runs)}{note} |")
+
+
+def report(results, args, target):
+    ours, raw, sellout, buckets = results["ours"], results["raw"], results["sellout"], results["buckets"]
+    late = results["late_buyer"]
+    ours_cpu = statistics.median(sum(r["cpu"].values()) / r["ok"] for r in ours) * 1000
+    raw_cpu = statistics.median(sum(r["cpu"].values()) / r["ok"] for r in raw) * 1000
+    ratio = statistics.median(results["ratios"])
+    reads_per_hold = _median(ours, "reads_per_hold")
+    sold_out = sellout["refused"].get("sold_out", 0)
+    per_sold_out = ((reads(sellout["ops"]) - sellout["ok"] * reads_per_hold) / sold_out) if sold_out else 0
+    lines = [
+        f"Command: `.venv/bin/python bench/flash_crowd.py --capacity {args.capacity} --buyers {args.buyers} "
+        f"--threads {args.threads} --rounds {args.rounds} --bucket-seconds {args.bucket_seconds:g} "
+        f"--cache {args.cache}` (the whole run, set-up included: {results['seconds']:.0f} s)", "",
+        f"{os.cpu_count()} CPUs shared by everything in the run: the Firestore and Auth emulators, Redis, gunicorn "
+        f"({args.workers} gthread workers × {args.threads} threads), the client (one thread per buyer, loopback), "
+        f"the raw loops ({args.workers} processes × {args.threads} threads), and whatever else the machine ran "
+        f"(1-minute load average {results['load'][0]:.1f} at the start, {results['load'][1]:.1f} at the end).", "",
+        f"### {args.capacity} buyers at once for {args.capacity} units (median of {args.rounds} rounds; "
+        f"buckets: one run each, at most {args.bucket_seconds:g} s)", "",
+        "| design | holds/s | p50 ms | p99 ms | Firestore RPCs / hold | commits / hold | docs read / hold | "
+        "writes / hold | CPU ms / hold | oversold | refused while units were free |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        _row("ours: `POST /events/<id>/holds`, gunicorn", ours, ("app", "client", "emulator")),
+        _row("raw loop: one hold's RPCs, units dealt out (no collisions), no HTTP", raw, ("loop", "emulator")),
+        *(_row(f"stock buckets, N = {n} (raw transactions)", [r], ("loop", "emulator"),
+               f" ({r['unserved']} not served in {args.bucket_seconds:g} s)") for n, r in buckets.items()),
+        "",
+        "CPU ms / hold: ours = gunicorn workers + client + emulator; raw loops = loop processes + emulator. "
+        "Commits / hold above 1 are commits that failed (a unit another buyer took first, or an aborted "
+        "transaction) and were retried.",
+        "Refused buyers by answer in each round of ours: "
+        + "; ".join(_refusals(r) for r in ours) + ".", "",
+        f"Ratio of our endpoint's holds/s to the raw loop's, per round: "
+        f"{', '.join(f'{x:.2f}' for x in results['ratios'])}; median **{ratio:.2f}** (target ≥ {target}: "
+        f"{'met' if ratio >= target else 'missed'}). CPU per successful hold over all the run's processes: ours "
+        f"{ours_cpu:.1f} ms, raw {raw_cpu:.1f} ms ({raw_cpu / ours_cpu:.2f} of ours); with every CPU busy, "
+        f"throughput follows it. Ours sent {_median(ours, 'rpcs_per_hold'):.2f} RPCs per hold where the raw loop "
+        "sent 3.00.", "",
+        f"### Sell-out: {sellout['buyers']} buyers at once for {args.capacity} units", "",
+        "| holds | refused | holds/s until sold out | last answer after | hold p50 / p99 ms | "
+        "sold-out answer p50 / p99 ms | RPCs / request | docs read / request | oversold | false sold-outs | "
+        "refused while units were free | remaining afterwards (availability endpoint) | "
+        "CPU s: app + client + emulator |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {sellout['ok']} | {_refusals(sellout)} | {sellout['holds_per_s']:.1f} | {sellout['makespan']:.1f} s | "
+        f"{_ms(sellout['p50'])} / {_ms(sellout['p99'])} | {_ms(sellout['sold_out_p50'])} / "
+        f"{_ms(sellout['sold_out_p99'])} | {rpcs(sellout['ops']) / sellout['buyers']:.2f} | "
+        f"{reads(sellout['ops']) / sellout['buyers']:.1f} | {sellout['audit']['oversold']} | "
+        f"{sellout['false_sold_outs']} | {sellout['refused_while_free']} | {sellout['remaining']} | "
+        f"{sellout['cpu']['app']:.1f} + {sellout['cpu']['client']:.1f} + {sellout['cpu']['emulator']:.1f} |", "",
+        f"Documents read per sold-out answer, estimated as the run's reads less {reads_per_hold:.2f} per successful "
+        f"hold, over the sold-out answers: **{per_sold_out:.0f}**. Five more buyers afterwards, one at a time on "
+        f"the idle server ({', '.join(late['answers'])}): {late['ms']:.0f} ms each (median), {late['rpcs']:.1f} "
+        f"RPCs and {late['reads']:.0f} documents read per request.", "",
+        METHOD,
+    ]
+    body = "\n".join(lines)
+    print("## Flash crowd\n\n" + body)
+    write_section("Flash crowd", body)
+    runs = [*ours, sellout]
+    return (ratio >= target and all(r["audit"]["oversold"] == 0 and r["audit"]["stray"] == 0 for r in runs)
+            and all(r["refused_while_free"] == 0 for r in runs))

@@ -1,0 +1,183 @@
+"""Raw Firestore loops for bench/flash_crowd.py: no HTTP, no Flask request, same emulator, same concurrency.
+
+Each loop runs in ``processes`` processes of ``threads`` threads, as gunicorn's
+workers do, and every buyer tries once:
+
+- ``claims``: what one hold of ours sends to Firestore when nothing collides
+  (the ticket-type query, a get of the buyer's hold slots, one batch creating
+  the hold, a slot and a claim), with units dealt out in advance so no two
+  buyers ever collide. It is the ceiling our endpoint is compared with.
+- ``buckets``: the design we did not choose: N stock-bucket counter documents,
+  each buyer a transaction that reads a bucket, decrements it and creates
+  the hold, moving to another bucket when one reads empty. A buyer is refused
+  when every bucket read empty (sold out) or when the transaction gives up
+  after the client library's retries (busy).
+"""
+import multiprocessing
+import queue
+import random
+import threading
+import time
+from datetime import timedelta
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+import firestore_ops
+from harness import make_app
+
+BUCKETS = "bench_stock_buckets"
+JOIN_GRACE = 120
+
+
+def bucket_ref(db, event_id, index):
+    return db.collection(BUCKETS).document(f"{event_id}-{index}")
+
+
+def run(kind, *, event_id, ticket_type_id, buyers, capacity, processes, threads, log_dir, buckets=0,
+        seconds=None, max_active_holds=3):
+    """Run one loop; returns {"outcomes": [(outcome, started, ended)], "released": t, "ops": {...}, "cpu": s}.
+
+    buyers: uids; with ``claims`` buyer i takes unit i. ``seconds`` bounds the run:
+    buyers not started by then are left out (outcome "unserved").
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes + 1)
+    results = context.Queue()
+    spec = dict(kind=kind, event_id=event_id, ticket_type_id=ticket_type_id, capacity=capacity, buckets=buckets,
+                threads=threads, seconds=seconds, max_active_holds=max_active_holds, log_dir=str(log_dir))
+    shares = [[(i, uid) for i, uid in enumerate(buyers) if i % processes == p] for p in range(processes)]
+    workers = [context.Process(target=_process, args=(spec, share, barrier, results), daemon=True)
+               for share in shares]
+    for worker in workers:
+        worker.start()
+    barrier.wait(timeout=120)
+    released = time.monotonic()
+    collected = [results.get(timeout=(seconds or 600) + JOIN_GRACE) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=10)
+    ops = {}
+    for result in collected:
+        for k, n in result["ops"].items():
+            ops[k] = ops.get(k, 0) + n
+    return {"outcomes": [o for r in collected for o in r["outcomes"]], "released": released, "ops": ops,
+            "cpu": sum(r["cpu"] for r in collected)}
+
+
+def _process(spec, share, barrier, results):
+    tally = firestore_ops.Tally()
+    app = make_app(spec["log_dir"], MAX_ACTIVE_HOLDS_PER_EVENT=spec["max_active_holds"])
+    with app.app_context():
+        from app.firebase import db
+
+        # Open the channel before the start, as the gunicorn workers' warm-up run did for theirs.
+        db().collection("_bench").document("warm-up").get()
+    firestore_ops.install(tally)
+    work = queue.SimpleQueue()
+    for task in share:
+        work.put(task)
+    loop = _claim_buyer if spec["kind"] == "claims" else _bucket_buyer
+    empty_buckets = set()
+    outcomes, lock = [], threading.Lock()
+    barrier.wait(timeout=120)
+    cpu_started = time.process_time()
+    deadline = time.monotonic() + spec["seconds"] if spec["seconds"] else None
+
+    def thread():
+        with app.app_context():
+            mine = []
+            while True:
+                try:
+                    index, uid = work.get_nowait()
+                except queue.Empty:
+                    break
+                if deadline and time.monotonic() > deadline:
+                    mine.append(("unserved", None, None))
+                    continue
+                started = time.monotonic()
+                outcome = loop(spec, index, uid, empty_buckets)
+                mine.append((outcome, started, time.monotonic()))
+            with lock:
+                outcomes.extend(mine)
+
+    pool = [threading.Thread(target=thread) for _ in range(spec["threads"])]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    results.put({"outcomes": outcomes, "ops": tally.snapshot(), "cpu": time.process_time() - cpu_started})
+
+
+def _hold_doc(spec, hold_id, uid, now, expires_at):
+    return {"id": hold_id, "event_id": spec["event_id"], "buyer_uid": uid, "state": "active", "currency": "EUR",
+            "total": 2500, "expires_at": expires_at, "created_at": now, "updated_at": now,
+            "fingerprint": "bench", "items": [{"ticket_type_id": spec["ticket_type_id"], "quantity": 1}]}
+
+
+def _claim_buyer(spec, index, uid, _empty):
+    from app.events import service as events
+    from app.firebase import db
+    from app.inventory import holds, units
+    from app.timeutil import utcnow
+
+    event_id, tid = spec["event_id"], spec["ticket_type_id"]
+    events.live_ticket_types(event_id)
+    slots = [holds.slot_ref(event_id, uid, i) for i in range(spec["max_active_holds"])]
+    list(db().get_all(slots))
+    now = utcnow()
+    expires_at = now + timedelta(minutes=10)
+    hold_id = db().collection(holds.HOLDS).document().id
+    unit_doc = units.unit_id(event_id, tid, index)
+    hold = {**_hold_doc(spec, hold_id, uid, now, expires_at), "slot_id": slots[0].id, "unit_ids": [unit_doc]}
+    batch = db().batch()
+    batch.create(holds.hold_ref(hold_id), hold)
+    batch.create(slots[0], {"event_id": event_id, "buyer_uid": uid, "hold_id": hold_id, "live_until": expires_at})
+    batch.create(units.unit_ref(unit_doc), units.claim(event_id, tid, index, hold_id=hold_id, buyer_uid=uid,
+                                                       live_until=expires_at, now=now))
+    batch.commit()
+    return "ok"
+
+
+def _bucket_buyer(spec, index, uid, empty):
+    from app.events import service as events
+    from app.firebase import db
+    from app.inventory import holds
+    from app.timeutil import utcnow
+
+    client = db()
+    events.live_ticket_types(spec["event_id"])
+    now = utcnow()
+    hold_id = client.collection(holds.HOLDS).document().id
+    hold = _hold_doc(spec, hold_id, uid, now, now + timedelta(minutes=10))
+
+    @firestore.transactional
+    def take(transaction, ref):
+        remaining = ref.get(transaction=transaction).get("remaining")
+        if remaining <= 0:
+            return False
+        transaction.update(ref, {"remaining": remaining - 1})
+        transaction.create(holds.hold_ref(hold_id), hold)
+        return True
+
+    tried = set()
+    while True:
+        open_buckets = [b for b in range(spec["buckets"]) if b not in empty and b not in tried]
+        if not open_buckets:
+            return "sold_out"
+        bucket = random.choice(open_buckets)
+        try:
+            if take(client.transaction(), bucket_ref(client, spec["event_id"], bucket)):
+                return "ok"
+        except (ValueError, gexc.GoogleAPICallError):
+            # ValueError is the library giving up after its retries; a read can also fail ABORTED.
+            return "busy"
+        tried.add(bucket)
+        empty.add(bucket)
+
+
+def fill_buckets(db, event_id, capacity, count):
+    batch = db.batch()
+    for index in range(count):
+        share = capacity // count + (1 if index < capacity % count else 0)
+        batch.set(bucket_ref(db, event_id, index), {"remaining": share, "initial": share})
+    batch.commit()
