@@ -8,6 +8,8 @@ taking over it is a batch of create()s with no read at all; when one does
 import hashlib
 import json
 import logging
+import random
+import time
 from datetime import timedelta
 from enum import StrEnum
 
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 HOLDS = "holds"
 HOLD_SLOTS = "hold_slots"
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30
 
 
 class HoldState(StrEnum):
@@ -185,14 +187,28 @@ def _choose(event, plan, taken_over, tried, now):
 
 
 def _fresh_candidates(ticket_type, all_units, quantity, now):
-    """Candidates from an authoritative read; sold out only when that read says so."""
+    """Candidates from an authoritative read; sold out only when that read says so.
+
+    A count comes first: near sell-out most buyers are answered by one
+    aggregation instead of reading every live claim. Seated ticket types
+    leave out the seats they retired, which are no longer theirs to sell.
+    """
+    seated = ticket_type["kind"] == "seated"
+    remaining = len(all_units) - units.count_live_units(ticket_type["id"], now, exclude_retired=seated)
+    if remaining < quantity:
+        raise _sold_out(ticket_type, remaining)
     live = units.live_units(ticket_type["id"], now)
     HINT.replace(ticket_type["id"], {u: until for u, (_, until) in live.items()})
     free = [u for u in all_units if u not in live]
     if len(free) < quantity:
-        raise AppError("sold_out", f"Only {len(free)} of {ticket_type['name']} left.",
-                       details={"ticket_type_id": ticket_type["id"], "available": len(free)})
+        raise _sold_out(ticket_type, len(free))
     return HINT.candidates(ticket_type["id"], free, quantity, now)
+
+
+def _sold_out(ticket_type, available):
+    available = max(0, available)
+    return AppError("sold_out", f"Only {available} of {ticket_type['name']} left.",
+                    details={"ticket_type_id": ticket_type["id"], "available": available})
 
 
 def _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now):
@@ -248,9 +264,10 @@ def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=N
         "expires_at": expires_at, "created_at": now, "updated_at": now, "fingerprint": fingerprint,
     }
 
-    taken_over, tried = {}, {}
-    for _ in range(MAX_ATTEMPTS):
-        slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
+    taken_over, tried, slot = {}, {}, None
+    for attempt in range(MAX_ATTEMPTS):
+        if slot is None:
+            slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
         chosen = _choose(event, plan, taken_over, tried, now)
         hold["slot_id"] = slot.id
         hold["unit_ids"] = list(chosen)
@@ -266,6 +283,10 @@ def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=N
                     return replayed
             if doc_id in chosen:
                 _learn(doc_id, chosen, taken_over, tried, plan, now)
+            elif collection in (HOLD_SLOTS, None):
+                slot = None  # another request of this buyer took that slot, or Firestore did not say
+            # Buyers who collided chose from the same read: spread their next tries apart.
+            time.sleep(random.uniform(0, min(0.05, 0.005 * (attempt + 1))))
             now = utcnow()
             continue
         for tid, unit in chosen.values():
