@@ -10,7 +10,7 @@ from flask import g, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from app.firebase import get_firebase, is_outage
+from app.firebase import get_firebase, is_contention, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,10 @@ def _handle_unexpected(error):
         get_firebase().reconnect()
         return error_response(503, "service_unavailable", "A backing service is unreachable; try again shortly.",
                               headers={"Retry-After": "5"})
+    if is_contention(error):
+        logger.info("transaction contention on request %s", g.get("request_id"))
+        return error_response(503, "busy", "Others are changing the same records; try again.",
+                              headers={"Retry-After": "1"})
     logger.exception("unhandled exception on request %s", g.get("request_id"))
     return error_response(500, "internal_error", "Something went wrong on our side.")
 

@@ -40,18 +40,27 @@ OUTAGE_ERRORS = (
 )
 
 
+def _caused_by(error, kinds):
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kinds):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def is_contention(error):
+    """Whether a transaction gave up on a lock others held (Firestore answers ABORTED)."""
+    return _caused_by(error, google_exceptions.Aborted)
+
+
 def is_outage(error):
     """Whether the error, or one it was raised from, says a backing service is unreachable.
 
     A failed transaction surfaces as the rollback's own error, chained to the outage.
     """
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, OUTAGE_ERRORS):
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
+    return _caused_by(error, OUTAGE_ERRORS)
 
 
 # gRPC waits out an exponential backoff (up to two minutes) before a failed

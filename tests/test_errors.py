@@ -152,3 +152,20 @@ def test_admin_only_endpoint_rejects_organizer_before_validating_body(client, ma
     organizer = make_user(Role.ORGANIZER)
     response = client.put("/api/v1/admin/users/x/role", json={"role": "nonsense"}, headers=organizer.headers)
     assert_error(response, 403, "forbidden")
+
+
+def test_a_transaction_that_lost_a_lock_is_503_busy_not_500(make_app):
+    from google.api_core.exceptions import Aborted
+
+    app = make_app()
+
+    @app.get("/api/v1/contended")
+    def contended():
+        try:
+            raise Aborted("Transaction lock timeout.")
+        except Aborted:
+            raise ValueError("The transaction has no transaction ID, so it cannot be rolled back.")
+
+    response = app.test_client().get("/api/v1/contended")
+    assert_error(response, 503, "busy")
+    assert response.headers["Retry-After"] == "1"

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter, Query
 
@@ -256,7 +257,11 @@ def expire_orders(*, page=SWEEP_PAGE):
                  .order_by("payment_deadline").limit(page))
         ids = [doc.id for doc in query.select([]).stream()]
         for order_id in ids:
-            ended += _end_unpaid(order_id, target=OrderState.EXPIRED, actor_uid=audit.SYSTEM,
-                                 only_if_lapsed=True)[1]
+            try:
+                ended += _end_unpaid(order_id, target=OrderState.EXPIRED, actor_uid=audit.SYSTEM,
+                                     only_if_lapsed=True)[1]
+            except gexc.Aborted:
+                # Another sweeper, a payment or a cancellation holds this order; whoever commits ends it.
+                logger.info("expiry of order %s left to a concurrent transaction", order_id)
         if len(ids) < page:
             return ended

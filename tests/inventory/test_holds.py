@@ -207,8 +207,9 @@ def test_expire_sweep_ends_expired_holds_once_even_when_run_concurrently(app, ma
     with time_machine.travel(later, tick=False):
         fresh = sale.hold(keeper, 1).json
         counts = race(app, [lambda c: _sweep(app)] * 2)
-        assert sum(counts) == 4
         with app.app_context():
+            # A sweep that lost a lock to the other leaves that hold to the next run: never twice, never lost.
+            assert sum(counts) + expire_holds() == 4
             assert expire_holds() == 0
             assert units.count_live_units(sale.general["id"], utcnow()) == 1
             assert _claim_documents(sale) == 1
