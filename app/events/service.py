@@ -74,6 +74,16 @@ def can_manage_event(user, event):
         user.role == Role.ADMIN or (user.role == Role.ORGANIZER and event["organizer_uid"] == user.uid))
 
 
+def manages_event(user, event_id):
+    """Whether the user organizes the event (or is an admin); False for events they cannot see."""
+    if user is None or user.role not in (Role.ADMIN, Role.ORGANIZER):
+        return False
+    try:
+        return can_manage_event(user, get_event(event_id, viewer=user))
+    except AppError:
+        return False
+
+
 def can_work_event(user, event):
     """Those who may run the door: the owner, admins, and staff assigned to the event's venue."""
     return can_manage_event(user, event) or (

@@ -127,13 +127,8 @@ def get_ticket(ticket_id, user):
     if not snapshot.exists:
         raise _not_found()
     ticket = snapshot.to_dict()
-    if ticket["holder_uid"] != user.uid:
-        try:
-            allowed = events.can_manage_event(user, events.get_event(ticket["event_id"], viewer=user))
-        except AppError:
-            allowed = False
-        if not allowed:
-            raise _not_found()
+    if ticket["holder_uid"] != user.uid and not events.manages_event(user, ticket["event_id"]):
+        raise _not_found()
     return ticket
 
 
