@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from google.cloud.firestore_v1 import FieldFilter
 
 from app.checkin import service
-from app.checkin.ticket_changes import list_changed_tickets
 from app.errors import AppError
 from app.firebase import db
+from app.tickets import service as tickets
 from app.timeutil import utcnow
 
 SYNC_OVERLAP = timedelta(seconds=30)
@@ -99,7 +99,7 @@ def sync_checkin_state(event_id, user, *, since=None, limit):
     service.require_door(event_id, user)
     cursor = _decode(since) if since else {"h": None, "feeds": {name: (None, None, False) for name in FEEDS}}
     horizon = cursor["h"] or utcnow() - SYNC_OVERLAP
-    readers = {"tickets": (list_changed_tickets, _ticket_view), "checkins": (_changed_checkins, _checkin_view)}
+    readers = {"tickets": (tickets.list_changed_tickets, _ticket_view), "checkins": (_changed_checkins, _checkin_view)}
     page, feeds = {}, {}
     for name, (read, view) in readers.items():
         since_at, after_id, done = cursor["feeds"][name]

@@ -15,7 +15,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import UserNotFoundError, db, get_firebase
-from app.notifications import holders
 from app.notifications.service import Kind
 from app.orders import service as orders
 from app.tickets import service as tickets
@@ -138,7 +137,7 @@ def _reminder(message, person):
     event = _event(data["event_id"])
     if event["status"] != events.EventStatus.PUBLISHED or event["starts_at"] <= utcnow():
         raise Skip(f"event is {event['status']}")
-    count = len(holders.valid_tickets(event["id"], person.uid))
+    count = len(tickets.valid_ticket_ids(event["id"], person.uid))
     if not count:
         raise Skip("no valid tickets")
     starts = local_start(event)

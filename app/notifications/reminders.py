@@ -22,8 +22,8 @@ from google.api_core import exceptions as gexc
 from app.events import service as events
 from app.events.schemas import MAX_REMINDER_MINUTES
 from app.firebase import db
-from app.notifications import holders
 from app.notifications.service import Kind, enqueue
+from app.tickets import service as tickets
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _upcoming_events(now):
 
 def queue_event_reminders(event_id, offset):
     """Queue the ``offset`` reminder to each holder of a valid ticket; returns the number of holders."""
-    uids = holders.valid_holders(event_id)
+    uids = tickets.valid_holders(event_id)
     for uid in uids:
         enqueue(Kind.REMINDER, uid, {"event_id": event_id, "offset_minutes": offset},
                 dedupe_key=f"reminder:{event_id}:{offset}:{uid}")
@@ -95,7 +95,7 @@ def notify_event_cancelled(event_id):
     if event is None or event["status"] != events.EventStatus.CANCELLED:
         logger.warning("cancellation notice for an event that is not cancelled event=%s", event_id)
         return 0
-    uids = holders.holders_at(event_id, event["cancelled_at"])
+    uids = tickets.holders_at(event_id, event["cancelled_at"])
     for uid in uids:
         enqueue(Kind.EVENT_CANCELLED, uid, {"event_id": event_id}, dedupe_key=f"event_cancelled:{event_id}:{uid}")
     logger.info("cancellation notices queued event=%s holders=%d", event_id, len(uids))

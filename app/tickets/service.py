@@ -145,3 +145,43 @@ def ticket_qr_svg(ticket_id, user):
     buffer = io.BytesIO()
     segno.make(ticket["code"], error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False)
     return buffer.getvalue().decode()
+
+
+def _event_tickets(event_id):
+    return db().collection(TICKETS).where(filter=FieldFilter("event_id", "==", event_id))
+
+
+def list_changed_tickets(event_id, *, since, after_id, limit):
+    """An event's tickets in the order they last changed (issuing and voiding stamp ``updated_at``).
+
+    Up to ``limit`` changed at or after ``since``, strictly after (since, after_id) when given: the
+    offline scanners' sync pages through these.
+    """
+    query = _event_tickets(event_id)
+    if since is not None:
+        query = query.where(filter=FieldFilter("updated_at", ">=", since))
+    query = query.order_by("updated_at").order_by("__name__").select(
+        ["id", "ticket_type_id", "ticket_type_name", "seat", "state", "voided_at", "updated_at"])
+    if after_id is not None:
+        query = query.start_after({"updated_at": since, "__name__": after_id})
+    return [doc.to_dict() for doc in query.limit(limit).stream()]
+
+
+def valid_holders(event_id):
+    """Uids holding at least one valid (not voided) ticket for the event."""
+    query = _event_tickets(event_id).where(filter=FieldFilter("state", "==", str(TicketState.VALID)))
+    return sorted({doc.get("holder_uid") for doc in query.select(["holder_uid"]).stream()})
+
+
+def valid_ticket_ids(event_id, uid):
+    query = (_event_tickets(event_id).where(filter=FieldFilter("holder_uid", "==", uid))
+             .where(filter=FieldFilter("state", "==", str(TicketState.VALID))))
+    return [doc.id for doc in query.select(["state"]).stream()]
+
+
+def holders_at(event_id, moment):
+    """Uids whose ticket was valid at ``moment``: an event cancelled and then refunded still owes every
+    holder at the time of cancelling its notice."""
+    docs = _event_tickets(event_id).select(["holder_uid", "voided_at"]).stream()
+    return sorted({doc.get("holder_uid") for doc in docs
+                   if doc.get("voided_at") is None or doc.get("voided_at") >= moment})
