@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 HOLDS = "holds"
 HOLD_SLOTS = "hold_slots"
 MAX_ATTEMPTS = 30
+FRESH_AFTER_COLLISIONS = 3
 
 
 class HoldState(StrEnum):
@@ -173,6 +174,11 @@ def _choose(event, plan, taken_over, tried, now):
         tid = ticket_type["id"]
         if seats is not None:
             picks = seats
+        elif len(tried.get(tid, ())) >= FRESH_AFTER_COLLISIONS:
+            # The hint knows only this process's claims; after a few collisions ask Firestore instead of
+            # guessing on, or a sold-out ticket type would run a buyer out of attempts.
+            tried[tid] = set()
+            picks = _fresh_candidates(ticket_type, sellable_units(event, ticket_type), quantity, now)
         else:
             all_units = sellable_units(event, ticket_type)
             expired = [u for (t, u) in taken_over.values() if t == tid]

@@ -230,3 +230,11 @@ def _claim_documents(sale):
 def _sweep(app):
     with app.app_context():
         return expire_holds()
+
+
+def test_a_process_that_saw_none_of_the_sales_still_answers_sold_out(app, make_sale, make_user):
+    sale = make_sale(capacity=40, per_order_limit=40)
+    assert sale.hold(make_user(), 40).status_code == 201
+    # Another gunicorn worker sold these: this process's memory of taken units is empty.
+    units.HINT.replace(sale.general["id"], {})
+    assert code(sale.hold(make_user())) == (409, "sold_out")
