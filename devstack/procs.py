@@ -1,12 +1,15 @@
 """Child processes that never outlive us, ports, and waiting for servers."""
 
+import atexit
 import ctypes
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -193,3 +196,58 @@ def wait_ready(children, timeout):
             raise pending[0].failure(f"did not answer within {timeout:.0f} s")
         if pending:
             time.sleep(0.1)
+
+
+class LocalServer:
+    """One server as a child process on its own loopback port, with a private temporary folder.
+
+    Subclasses name it, say how to start it (``command``) and how to tell it answers (``ready``).
+    """
+
+    name = "server"
+    cwd = None
+
+    def __init__(self, port=None, log_dir=None):
+        self.port = port or free_port()
+        self.log_dir = Path(log_dir) if log_dir else None
+        self._child = Child(self.name, self.ready)
+        self._tmp = None
+
+    @property
+    def pid(self):
+        return self._child.proc.pid if self._child.proc else None
+
+    def command(self, tmp):
+        raise NotImplementedError
+
+    def ready(self):
+        raise NotImplementedError
+
+    def start(self, timeout=10):
+        if self._tmp:
+            return self
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"devstack-{self.name}-"))
+        atexit.register(self.stop)
+        log_dir = self.log_dir or self._tmp
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self._child.start(self.command(self._tmp), log_dir, cwd=self.cwd)
+            wait_ready([self._child], timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if not self._tmp:
+            return
+        self._child.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp = None
+        atexit.unregister(self.stop)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -27,10 +27,8 @@ import base64
 import hashlib
 import json
 import random
-import shutil
 import string
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -38,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .procs import Child, free_port, http_body, wait_ready
+from .procs import LocalServer, http_body
 
 ADMIN = "Bearer owner"
 INVALID_KEY_CHARS = set(".$#[]/") | {chr(c) for c in range(32)} | {"\x7f"}
@@ -293,52 +291,20 @@ def serve(port, host="127.0.0.1"):
     return server
 
 
-class RtdbServer:
+class RtdbServer(LocalServer):
     """The stand-in as a child process on its own port, stopped by PID."""
 
-    def __init__(self, port=None, log_dir=None):
-        self.port = port or free_port()
-        self.log_dir = Path(log_dir) if log_dir else None
-        self._child = Child("rtdb-standin", self._ready)
-        self._tmp = None
+    name = "rtdb-standin"
+    cwd = Path(__file__).resolve().parent.parent
 
     @property
     def host(self):
         return f"127.0.0.1:{self.port}"
 
-    @property
-    def pid(self):
-        return self._child.proc.pid if self._child.proc else None
+    def command(self, tmp):
+        return [sys.executable, "-m", "devstack.rtdb", "--port", self.port]
 
-    def start(self, timeout=10):
-        if self._child.proc:
-            return self
-        if self.log_dir is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="devstack-rtdb-"))
-        log_dir = self.log_dir or self._tmp
-        try:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            self._child.start([sys.executable, "-m", "devstack.rtdb", "--port", self.port],
-                              log_dir, cwd=Path(__file__).resolve().parent.parent)
-            wait_ready([self._child], timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        self._child.stop()
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def _ready(self):
+    def ready(self):
         return http_body(f"http://{self.host}/.standin/ready") is not None
 
     def _control(self, method, path, body=None):
