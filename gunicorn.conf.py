@@ -3,6 +3,10 @@
 Each worker builds its own app (no preload), so every worker opens its own
 Firestore channel after the fork. With more than one worker, point REDIS_URL
 at a shared Redis so rate limits and the cache are shared too.
+
+Every worker gets a lane, a number no other live worker has: it offers its
+buyers every ``workers``-th unit of a ticket type first, so that workers
+racing through an on-sale rarely pick the same unit (app/inventory/units.py).
 """
 import multiprocessing
 import os
@@ -34,6 +38,17 @@ def on_starting(server):
     # Prometheus keeps each worker's counters in files that /metrics sums.
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = server.own_metrics_dir = tempfile.mkdtemp(prefix="boxoffice-metrics-")
+
+
+def pre_fork(server, worker):
+    lanes = {getattr(w, "lane", None) for w in server.WORKERS.values()}
+    worker.lane = next(lane for lane in range(len(lanes) + 1) if lane not in lanes)
+
+
+def post_fork(server, worker):
+    from app.inventory.units import HINT
+
+    HINT.set_lane(worker.lane, server.num_workers)
 
 
 def child_exit(server, worker):

@@ -52,13 +52,9 @@ def _write_batch(event, ticket_type, unit_numbers, expires_at, now):
         hold_id = db().collection(holds.HOLDS).document().id
         slot = holds.slot_ref(event_id, buyer, 0)
         unit_doc = units.unit_id(event_id, tid, unit)
-        hold = {
-            "id": hold_id, "event_id": event_id, "buyer_uid": buyer, "state": str(holds.HoldState.ACTIVE),
-            "currency": ticket_type["currency"], "total": ticket_type["price"], "expires_at": expires_at,
-            "created_at": now, "updated_at": now, "fingerprint": holds._fingerprint(event_id, items, None),
-            "slot_id": slot.id, "unit_ids": [unit_doc],
-            "items": [holds._item(ticket_type, 1, None, {unit_doc: unit})],
-        }
+        hold = holds.hold_document(hold_id, event_id, buyer, [(ticket_type, 1, None)], {unit_doc: (tid, unit)},
+                                   slot_id=slot.id, fingerprint=holds.request_fingerprint(event_id, items, None),
+                                   now=now, expires_at=expires_at)
         batch.create(holds.hold_ref(hold_id), hold)
         batch.create(slot, {"event_id": event_id, "buyer_uid": buyer, "hold_id": hold_id, "live_until": expires_at})
         batch.create(units.unit_ref(unit_doc), units.claim(event_id, tid, unit, hold_id=hold_id, buyer_uid=buyer,

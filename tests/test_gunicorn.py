@@ -51,3 +51,26 @@ def test_gunicorn_serves_ready_and_sums_metrics_across_workers(gunicorn):
     match = re.search(r'boxoffice_http_requests_total\{endpoint="/api/v1/health",method="GET",status="200"\} (\S+)',
                       text)
     assert match and float(match.group(1)) == 20
+
+
+def test_every_worker_gets_a_lane_no_live_worker_has_and_hands_it_to_the_inventory(monkeypatch):
+    import runpy
+    from types import SimpleNamespace
+
+    from app.inventory import units
+
+    monkeypatch.setattr("dotenv.load_dotenv", lambda *args, **kwargs: None)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    server = SimpleNamespace(WORKERS={}, num_workers=3)
+    for pid in (101, 102, 103):
+        server.WORKERS[pid] = SimpleNamespace()
+        conf["pre_fork"](server, server.WORKERS[pid])
+    assert [w.lane for w in server.WORKERS.values()] == [0, 1, 2]
+    del server.WORKERS[102]
+    replacement = SimpleNamespace()
+    conf["pre_fork"](server, replacement)
+    assert replacement.lane == 1
+    hint = units.TakenHint()
+    monkeypatch.setattr(units, "HINT", hint)
+    conf["post_fork"](server, replacement)
+    assert (hint.lane, hint.lanes) == (1, 3)

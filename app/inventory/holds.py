@@ -32,6 +32,7 @@ HOLDS = "holds"
 HOLD_SLOTS = "hold_slots"
 MAX_ATTEMPTS = 30
 FRESH_AFTER_COLLISIONS = 3
+PROBE_SIZE = 16
 
 
 class HoldState(StrEnum):
@@ -69,7 +70,8 @@ def view(hold, now=None):
             "state": str(state), "items": items}
 
 
-def _fingerprint(event_id, items, seats):
+def request_fingerprint(event_id, items, seats):
+    """What a retried request must repeat to replay the hold its Idempotency-Key made."""
     body = {"event_id": event_id, "items": sorted((i["ticket_type_id"], i["quantity"]) for i in items or []),
             "seats": sorted(seats or [])}
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()
@@ -156,7 +158,7 @@ def _free_slot(event_id, buyer_uid, now):
     """(slot ref, whether it must be taken over) for the buyer's next hold, or 409 at the cap."""
     cap = current_app.config["MAX_ACTIVE_HOLDS_PER_EVENT"]
     refs = [slot_ref(event_id, buyer_uid, i) for i in range(cap)]
-    snapshots = {s.reference.id: s for s in db().get_all(refs)}
+    snapshots = {s.reference.id: s for s in db().get_all(refs, field_paths=["live_until"])}
     for ref in refs:
         snapshot = snapshots.get(ref.id)
         if snapshot is None or not snapshot.exists:
@@ -167,7 +169,7 @@ def _free_slot(event_id, buyer_uid, now):
                    details={"limit": cap})
 
 
-def _choose(event, plan, taken_over, tried, now):
+def _choose(event, plan, taken_over, tried, now, flight):
     """{unit doc id: (ticket type id, unit)} for one attempt."""
     chosen = {}
     for ticket_type, quantity, seats in plan:
@@ -178,21 +180,60 @@ def _choose(event, plan, taken_over, tried, now):
             # The hint knows only this process's claims; after a few collisions ask Firestore instead of
             # guessing on, or a sold-out ticket type would run a buyer out of attempts.
             tried[tid] = set()
-            picks = _fresh_candidates(ticket_type, sellable_units(event, ticket_type), quantity, now)
+            picks = _fresh_candidates(ticket_type, sellable_units(event, ticket_type), quantity, now, flight)
         else:
-            all_units = sellable_units(event, ticket_type)
-            expired = [u for (t, u) in taken_over.values() if t == tid]
-            picks = expired[:quantity]
-            picks += HINT.candidates(tid, all_units, quantity - len(picks), now,
-                                     exclude=set(picks) | tried.get(tid, set()))
-            if len(picks) < quantity:
-                picks = _fresh_candidates(ticket_type, all_units, quantity, now)
+            picks = _pick_units(event, ticket_type, quantity, taken_over, tried.get(tid, set()), now, flight)
         for unit in picks:
             chosen[units.unit_id(event["id"], tid, unit)] = (tid, unit)
     return chosen
 
 
-def _fresh_candidates(ticket_type, all_units, quantity, now):
+def _pick_units(event, ticket_type, quantity, taken_over, tried, now, flight):
+    """General-admission units for one attempt, the cheapest source first.
+
+    Expired claims this request found; this process's lane and units a probe
+    saw free; other lanes' units, checked by one batched read; units other
+    requests here are trying; and only when the hint knows of none, Firestore.
+    """
+    tid = ticket_type["id"]
+    all_units = sellable_units(event, ticket_type)
+    picks = [u for (t, u) in taken_over.values() if t == tid][:quantity]
+
+    def hinted(count, scope):
+        return HINT.candidates(tid, all_units, count, now, flight, exclude=set(picks) | tried, scope=scope)
+
+    picks += hinted(quantity - len(picks), "own")
+    if len(picks) < quantity:
+        picks += _probe(event["id"], tid, hinted(PROBE_SIZE, "others"), now, taken_over)[:quantity - len(picks)]
+    if len(picks) < quantity:
+        picks += hinted(quantity - len(picks), "all")
+    if len(picks) < quantity:
+        picks = _fresh_candidates(ticket_type, all_units, quantity, now, flight)
+    return picks
+
+
+def _probe(event_id, tid, candidates, now, taken_over):
+    """Those of ``candidates`` no live claim holds, from one batched read; the hint learns the others.
+
+    Units outside this process's lane are probed before they are tried: other
+    workers are selling them, so a guess would mostly collide.
+    """
+    by_id = {units.unit_id(event_id, tid, unit): unit for unit in candidates}
+    free = []
+    for snapshot in db().get_all([units.unit_ref(doc_id) for doc_id in by_id], field_paths=["live_until"]):
+        unit = by_id[snapshot.id]
+        if not snapshot.exists:
+            free.append(unit)
+        elif snapshot.get("live_until") <= now:
+            taken_over[snapshot.id] = (tid, unit)
+            free.append(unit)
+        else:
+            HINT.mark(tid, unit, snapshot.get("live_until"))
+    HINT.seen_free(tid, free)
+    return free
+
+
+def _fresh_candidates(ticket_type, all_units, quantity, now, flight):
     """Candidates from an authoritative read; sold out only when that read says so.
 
     A count comes first: near sell-out most buyers are answered by one
@@ -208,7 +249,9 @@ def _fresh_candidates(ticket_type, all_units, quantity, now):
     free = [u for u in all_units if u not in live]
     if len(free) < quantity:
         raise _sold_out(ticket_type, len(free))
-    return HINT.candidates(ticket_type["id"], free, quantity, now)
+    picks = HINT.candidates(ticket_type["id"], all_units, quantity, now, flight)
+    # Units this process claimed after the read can leave the hint short; the read's free units make up the rest.
+    return picks + random.sample([u for u in free if u not in picks], quantity - len(picks))
 
 
 def _sold_out(ticket_type, available):
@@ -250,7 +293,7 @@ def _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now):
 
 
 def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=None):
-    fingerprint = _fingerprint(event_id, items, seats)
+    fingerprint = request_fingerprint(event_id, items, seats)
     if idempotency_key:
         hold_id = _idempotent_hold_id(buyer_uid, idempotency_key)
         if (replayed := _replay(hold_id, buyer_uid, fingerprint)) is not None:
@@ -263,45 +306,50 @@ def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=N
     ticket_types = {t["id"]: t for t in events.live_ticket_types(event_id)}
     plan = _plan(event, ticket_types, items, seats, now)
     expires_at = now + timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
-    hold = {
-        "id": hold_id, "event_id": event_id, "buyer_uid": buyer_uid, "state": str(HoldState.ACTIVE),
-        "currency": next(iter(ticket_types.values()))["currency"],
-        "total": sum(t["price"] * quantity for t, quantity, _ in plan),
-        "expires_at": expires_at, "created_at": now, "updated_at": now, "fingerprint": fingerprint,
-    }
 
     taken_over, tried, slot = {}, {}, None
     for attempt in range(MAX_ATTEMPTS):
         if slot is None:
             slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
-        chosen = _choose(event, plan, taken_over, tried, now)
-        hold["slot_id"] = slot.id
-        hold["unit_ids"] = list(chosen)
-        hold["items"] = [_item(t, q, s, {d: u for d, (tid, u) in chosen.items() if tid == t["id"]})
-                         for t, q, s in plan]
-        try:
-            _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now)
-        except (gexc.AlreadyExists, _Collision) as exc:
-            collection, doc_id = ((None, exc.doc_id) if isinstance(exc, _Collision)
-                                  else units.collided_document(exc))
-            if collection == HOLDS or collection is None and doc_id is None:
-                if (replayed := _replay(hold_id, buyer_uid, fingerprint)) is not None:
-                    return replayed
-            if doc_id in chosen:
-                _learn(doc_id, chosen, taken_over, tried, plan, now)
-            elif collection in (HOLD_SLOTS, None):
-                slot = None  # another request of this buyer took that slot, or Firestore did not say
-            # Buyers who collided chose from the same read: spread their next tries apart.
-            time.sleep(random.uniform(0, min(0.05, 0.005 * (attempt + 1))))
-            now = utcnow()
-            continue
-        for tid, unit in chosen.values():
-            HINT.mark(tid, unit, expires_at)
-        logger.info("hold placed hold=%s event=%s units=%d", hold_id, event_id, len(chosen))
-        livefeed.hold_changed(hold)
-        return view(hold, now)
+        with HINT.trying() as flight:
+            chosen = _choose(event, plan, taken_over, tried, now, flight)
+            hold = hold_document(hold_id, event_id, buyer_uid, plan, chosen, slot_id=slot.id,
+                                 fingerprint=fingerprint, now=now, expires_at=expires_at)
+            try:
+                _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now)
+            except (gexc.AlreadyExists, _Collision) as exc:
+                collection, doc_id = ((None, exc.doc_id) if isinstance(exc, _Collision)
+                                      else units.collided_document(exc))
+                if collection == HOLDS or collection is None and doc_id is None:
+                    if (replayed := _replay(hold_id, buyer_uid, fingerprint)) is not None:
+                        return replayed
+                if doc_id in chosen:
+                    _learn(doc_id, chosen, taken_over, tried, plan, now)
+                elif collection in (HOLD_SLOTS, None):
+                    slot = None  # another request of this buyer took that slot, or Firestore did not say
+            else:
+                for tid, unit in chosen.values():
+                    HINT.mark(tid, unit, expires_at)
+                logger.info("hold placed hold=%s event=%s units=%d", hold_id, event_id, len(chosen))
+                livefeed.hold_changed(hold)
+                return view(hold, now)
+        # Buyers who collided chose from the same read: spread their next tries apart.
+        time.sleep(random.uniform(0, min(0.05, 0.005 * (attempt + 1))))
+        now = utcnow()
     raise AppError("busy", "Too many buyers at once for these units; try again.", status=503,
                    headers={"Retry-After": "1"})
+
+
+def hold_document(hold_id, event_id, buyer_uid, plan, chosen, *, slot_id, fingerprint, now, expires_at):
+    """A new hold of ``chosen`` ({claim id: (ticket type id, unit)}) for ``plan`` [(ticket type, quantity,
+    seats or None)]."""
+    return {
+        "id": hold_id, "event_id": event_id, "buyer_uid": buyer_uid, "state": str(HoldState.ACTIVE),
+        "currency": plan[0][0]["currency"], "total": sum(t["price"] * quantity for t, quantity, _ in plan),
+        "expires_at": expires_at, "created_at": now, "updated_at": now, "fingerprint": fingerprint,
+        "slot_id": slot_id, "unit_ids": list(chosen),
+        "items": [_item(t, q, s, {d: u for d, (tid, u) in chosen.items() if tid == t["id"]}) for t, q, s in plan],
+    }
 
 
 def _item(ticket_type, quantity, seats, claimed):
@@ -313,7 +361,7 @@ def _item(ticket_type, quantity, seats, claimed):
 def _learn(doc_id, chosen, taken_over, tried, plan, now):
     """A chosen unit was taken: take it over if its claim expired, else choose another (or 409 a seat)."""
     tid, unit = chosen[doc_id]
-    snapshot = units.unit_ref(doc_id).get()
+    snapshot = units.unit_ref(doc_id).get(field_paths=["live_until"])
     if snapshot.exists and snapshot.get("live_until") <= now:
         taken_over[doc_id] = (tid, unit)
         return None

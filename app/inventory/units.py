@@ -14,6 +14,8 @@ import hashlib
 import random
 import re
 import threading
+from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -93,17 +95,93 @@ class TakenHint:
     because sold-out is only declared from a fresh read. Entries forget
     themselves when the claim they saw would expire, and releases in this
     process forget them at once.
+
+    It also keeps concurrent buyers apart. Units another request of this
+    process is trying right now come last, so this process's threads do not
+    race each other. And each process may own a lane, every ``lanes``-th unit
+    of a ticket type, which it offers first: gunicorn gives every worker its
+    own (gunicorn.conf.py), so workers meet only once a lane is sold. Outside
+    its lane a process offers units a probe (one batched read) saw free.
     """
 
     def __init__(self):
         self._taken = {}
+        self._trying = {}
+        self._seen_free = {}
         self._lock = threading.Lock()
+        self.lane, self.lanes = 0, 1
 
-    def candidates(self, ticket_type_id, units, count, now, exclude=()):
+    def set_lane(self, lane, lanes):
+        self.lane, self.lanes = lane % max(lanes, 1), max(lanes, 1)
+
+    @contextmanager
+    def trying(self):
+        """A flight: what ``candidates(..., flight)`` picks stays at the back of this process's choices
+        until the block ends."""
+        flight = []
+        try:
+            yield flight
+        finally:
+            with self._lock:
+                for ticket_type_id, unit in flight:
+                    trying = self._trying[ticket_type_id]
+                    trying[unit] -= 1
+                    if trying[unit] <= 0:
+                        del trying[unit]
+
+    def candidates(self, ticket_type_id, units, count, now, flight, exclude=(), scope="all"):
+        """Up to ``count`` of ``units`` believed free, set aside for ``flight`` (see ``trying``).
+
+        ``scope`` "own": this lane's units and those a probe saw free, none that
+        another request here is trying. "others": the rest of those, to probe.
+        "all": both, then the units other requests here are trying.
+        """
         with self._lock:
             taken = self._taken.get(ticket_type_id, {})
-            free = [u for u in units if u not in exclude and (u not in taken or taken[u] <= now)]
-        return random.sample(free, min(count, len(free)))
+            trying = self._trying.setdefault(ticket_type_id, Counter())
+            seen = self._seen_free.get(ticket_type_id, set())
+
+            def free(unit):
+                return unit not in exclude and taken.get(unit, now) <= now
+
+            def untried(unit):
+                return free(unit) and unit not in trying and unit not in picks
+
+            picks = []
+            if scope != "others":
+                picks += self._sample(units[self.lane::self.lanes], count, untried)
+                if len(picks) < count:
+                    known = [u for u in seen if untried(u)]
+                    picks += random.sample(known, min(count - len(picks), len(known)))
+            if len(picks) < count:
+                own, others, busy = [], [], []
+                for index, unit in enumerate(units):
+                    if unit not in picks and free(unit):
+                        mine = index % self.lanes == self.lane or unit in seen
+                        (busy if unit in trying else own if mine else others).append(unit)
+                tiers = {"own": (own,), "others": (others,), "all": (own, others, busy)}[scope]
+                for tier in tiers:
+                    picks += random.sample(tier, min(count - len(picks), len(tier)))
+            trying.update(picks)
+            flight.extend((ticket_type_id, unit) for unit in picks)
+        return picks
+
+    def seen_free(self, ticket_type_id, units):
+        """A probe found these unclaimed: offer them before guessing outside this lane."""
+        with self._lock:
+            self._seen_free.setdefault(ticket_type_id, set()).update(units)
+
+    @staticmethod
+    def _sample(units, count, wanted):
+        """Random distinct units that are ``wanted``, by trial: cheap while most are; may return fewer."""
+        picks = []
+        for _ in range(4 * count + 4 if units and count > 0 else 0):
+            unit = random.choice(units)
+            if unit not in picks and wanted(unit):
+                picks.append(unit)
+                if len(picks) == count:
+                    break
+        return picks
 
     def mark(self, ticket_type_id, unit, live_until):
         with self._lock:

@@ -238,3 +238,32 @@ def test_a_process_that_saw_none_of_the_sales_still_answers_sold_out(app, make_s
     # Another gunicorn worker sold these: this process's memory of taken units is empty.
     units.HINT.replace(sale.general["id"], {})
     assert code(sale.hold(make_user())) == (409, "sold_out")
+
+
+def _held_units(app, hold_id):
+    from google.cloud.firestore_v1 import FieldFilter
+
+    from app.firebase import db
+
+    with app.app_context():
+        query = db().collection(units.UNITS).where(filter=FieldFilter("hold_id", "==", hold_id))
+        return sorted(doc.get("unit") for doc in query.stream())
+
+
+def test_a_worker_sells_its_own_lane_first_then_what_is_free_in_the_others(app, make_sale, make_user,
+                                                                            monkeypatch):
+    monkeypatch.setattr(units.HINT, "lane", 0)
+    monkeypatch.setattr(units.HINT, "lanes", 2)
+    sale = make_sale(capacity=8, per_order_limit=8)
+    first = [sale.hold(make_user()).json["id"] for _ in range(4)]
+    assert sorted(u for hold_id in first for u in _held_units(app, hold_id)) == [0, 2, 4, 6]
+    # The worker of lane 1 sold units 1, 3 and 5; this process never heard of them.
+    with app.app_context():
+        now = utcnow()
+        for unit in (1, 3, 5):
+            units.unit_ref(units.unit_id(sale.id, sale.general["id"], unit)).create(units.claim(
+                sale.id, sale.general["id"], unit, hold_id="other-worker", buyer_uid="someone",
+                live_until=now + timedelta(minutes=10), now=now))
+    last = sale.hold(make_user())
+    assert last.status_code == 201 and _held_units(app, last.json["id"]) == [7]
+    assert code(sale.hold(make_user())) == (409, "sold_out")

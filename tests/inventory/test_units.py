@@ -25,4 +25,34 @@ def test_the_hint_forgets_units_whose_claims_expired_and_units_released_here():
     hint.mark("t", 1, now.replace(year=now.year + 1))
     hint.mark("t", 2, now.replace(year=now.year + 1))
     hint.forget("t", [2])
-    assert sorted(hint.candidates("t", range(3), 3, now)) == [0, 2]
+    with hint.trying() as flight:
+        assert sorted(hint.candidates("t", range(3), 3, now, flight)) == [0, 2]
+
+
+def test_requests_of_one_process_pick_apart_and_share_only_when_nothing_else_is_free():
+    hint, now = TakenHint(), utcnow()
+    with hint.trying() as first, hint.trying() as second:
+        a = hint.candidates("t", range(4), 2, now, first)
+        b = hint.candidates("t", range(4), 2, now, second)
+        assert sorted(a + b) == [0, 1, 2, 3]
+        with hint.trying() as third:
+            assert hint.candidates("t", range(4), 1, now, third, scope="own") == []
+            assert hint.candidates("t", range(4), 1, now, third)[0] in a + b
+    with hint.trying() as fourth:
+        assert len(set(hint.candidates("t", range(4), 4, now, fourth))) == 4
+
+
+def test_a_lane_offers_its_own_units_then_those_a_probe_saw_free_and_probes_the_rest():
+    even, odd, now = TakenHint(), TakenHint(), utcnow()
+    even.set_lane(0, 2)
+    odd.set_lane(1, 2)
+    with even.trying() as a, odd.trying() as b:
+        assert sorted(even.candidates("t", range(10), 5, now, a)) == [0, 2, 4, 6, 8]
+        assert sorted(odd.candidates("t", range(10), 5, now, b)) == [1, 3, 5, 7, 9]
+    even.seen_free("t", [3])
+    with even.trying() as flight:
+        assert sorted(even.candidates("t", range(10), 6, now, flight, scope="own")) == [0, 2, 3, 4, 6, 8]
+        assert sorted(even.candidates("t", range(10), 9, now, flight, scope="others")) == [1, 5, 7, 9]
+    with even.trying() as flight:
+        picks = even.candidates("t", range(10), 7, now, flight)
+    assert {0, 2, 3, 4, 6, 8} < set(picks) and len(set(picks)) == 7
