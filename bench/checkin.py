@@ -20,7 +20,6 @@ first scan did not answer ``ok``.
 """
 import argparse
 import itertools
-import re
 import secrets
 import threading
 import time
@@ -30,6 +29,7 @@ from datetime import timedelta
 
 import requests
 
+import firestore_ops
 from harness import children, cpu_seconds, emulators, make_app, quantiles_ms, served, write_section
 
 PASSWORD = "bench-pass-123"
@@ -101,12 +101,6 @@ def seed(app, stack, tickets):
     return event["id"], session.json()["idToken"], codes
 
 
-def firestore_ops_of(port):
-    text = requests.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=10).text
-    return {kind: float(n) for kind, n in re.findall(r'^bench_firestore_ops_total\{kind="([^"]+)"\} (\S+)$',
-                                                     text, flags=re.M)}
-
-
 def scan_all(server, event_id, token, codes, threads, label):
     """Each code scanned once by a pool of scanners: (results Counter, seconds, latencies, CPU s, Firestore calls)."""
     url = f"http://127.0.0.1:{server.port}/api/v1/events/{event_id}/checkins"
@@ -122,13 +116,13 @@ def scan_all(server, event_id, token, codes, threads, label):
         return response.json().get("result", f"http_{response.status_code}"), time.perf_counter() - started
 
     workers = children(server.pid)
-    ops_before, cpu_before = firestore_ops_of(server.port), cpu_seconds(workers)
+    ops_before, cpu_before = firestore_ops.of_server(server.port), cpu_seconds(workers)
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         outcomes = list(pool.map(scan, codes))
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(workers) - cpu_before
-    ops_after = firestore_ops_of(server.port)
+    ops_after = firestore_ops.of_server(server.port)
     kinds = {k: (ops_after[k] - ops_before.get(k, 0)) / len(codes) for k in ops_after}
     calls = sum(n for k, n in kinds.items() if k.startswith("rpc:")) * len(codes)
     return Counter(r for r, _ in outcomes), elapsed, [s for _, s in outcomes], cpu, calls

@@ -15,12 +15,16 @@ Kinds counted:
 - ``aggregation`` each count() query (billed per 1,000 index entries it scans, not per document).
 """
 import functools
+import re
 import threading
+import time
 from collections import Counter
 
+import requests
 from google.cloud.firestore_v1.services.firestore.client import FirestoreClient
 
 READ_KINDS = ("doc_lookup", "query_doc")
+FLUSH_SECONDS = 0.1
 
 
 class Tally:
@@ -96,3 +100,30 @@ def install(sink):
                  "list_documents", "get_document"):
         wrap(name)
     FirestoreClient._bench_counted = True
+
+
+def install_in_worker(counter):
+    """Count this gunicorn worker's calls as a raw loop does (a Tally), handing them to the Prometheus
+    ``counter`` every FLUSH_SECONDS: a multiprocess counter per call would cost the app more than the loop."""
+    tally = Tally()
+    install(tally)
+
+    def flush():
+        sent = {}
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            counts = tally.snapshot()
+            for kind, n in diff(counts, sent).items():
+                counter.labels(kind).inc(n)
+            sent = counts
+
+    threading.Thread(target=flush, name="bench-ops-flush", daemon=True).start()
+
+
+def of_server(port):
+    """The counts of every gunicorn worker so far, summed by /api/v1/metrics, once each worker has flushed."""
+    time.sleep(3 * FLUSH_SECONDS)
+    text = requests.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=10).text
+    return {kind: float(n) for kind, n in re.findall(r'^bench_firestore_ops_total\{kind="([^"]+)"\} (\S+)$',
+                                                     text, flags=re.M)}
+

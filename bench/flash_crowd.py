@@ -11,8 +11,9 @@ workers of --threads threads, each counting its Firestore calls). Then, in one
 run against the same emulator:
 
 - rounds of --capacity buyers released at once, each POSTing one hold of one
-  unit, interleaved with a raw Firestore loop sending what one hold sends
-  (bench/raw_loops.py) at the same concurrency (2 processes x --threads);
+  unit, interleaved with two raw Firestore loops sending what one hold sends
+  (bench/raw_loops.py) at the same concurrency (2 processes x --threads): as
+  one batch, and in one transaction (the loop the ratio target is set against);
 - one sell-out: --buyers buyers for --capacity units;
 - the stock-bucket alternative, N = 1, 4, 16 counter documents, as raw loops
   of --capacity buyers, each bounded by --bucket-seconds.
@@ -27,7 +28,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import statistics
 import threading
 import time
@@ -96,13 +96,6 @@ class Catalog:
                 kind="general_admission", capacity=capacity, per_order_limit=4)
             lifecycle.publish_event(event["id"], self.organizer)
         return event["id"], ticket_type["id"]
-
-
-def firestore_ops_of(port):
-    """The workers' Firestore counts so far, summed by Prometheus over the gunicorn workers."""
-    text = requests.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=10).text
-    return {kind: float(n) for kind, n in re.findall(r'^bench_firestore_ops_total\{kind="([^"]+)"\} (\S+)$',
-                                                     text, flags=re.M)}
 
 
 def crowd(port, event_id, ticket_type_id, tokens):
@@ -221,13 +214,13 @@ class Runs:
         port, emulator = self.server.port, self.stack.pids["firestore"]
         workers = children(self.server.pid)
         event_id, ticket_type_id = self.catalog.sale(title, capacity)
-        before = firestore_ops_of(port)
+        before = firestore_ops.of_server(port)
         cpu = (cpu_seconds([os.getpid()]), cpu_seconds(workers), cpu_seconds([emulator]))
         outcomes, released = crowd(port, event_id, ticket_type_id, tokens)
         cpu = {name: after - was for name, after, was in zip(
             ("client", "app", "emulator"),
             (cpu_seconds([os.getpid()]), cpu_seconds(workers), cpu_seconds([emulator])), cpu)}
-        ops = firestore_ops.diff(firestore_ops_of(port), before)
+        ops = firestore_ops.diff(firestore_ops.of_server(port), before)
         result = summarize(outcomes, released, capacity, ops)
         result.update(cpu=cpu, event_id=event_id, ticket_type_id=ticket_type_id)
         result["audit"] = audit_claims(self.catalog.app, event_id, ticket_type_id, capacity)
@@ -239,14 +232,14 @@ class Runs:
     def one_at_a_time(self, result, tokens):
         """Latency and Firestore operations of requests sent one after another to a finished run's sale."""
         port = self.server.port
-        before = firestore_ops_of(port)
+        before = firestore_ops.of_server(port)
         answers = [crowd(port, result["event_id"], result["ticket_type_id"], [token])[0][0] for token in tokens]
-        ops = firestore_ops.diff(firestore_ops_of(port), before)
+        ops = firestore_ops.diff(firestore_ops.of_server(port), before)
         return {"answers": sorted({o for o, _, _ in answers}),
                 "ms": statistics.median(e - s for _, s, e in answers) * 1000,
                 "reads": firestore_ops.reads(ops) / len(tokens), "rpcs": firestore_ops.rpcs(ops) / len(tokens)}
 
-    def raw(self, title, uids, *, buckets=0, capacity=None):
+    def raw(self, title, uids, *, kind="claims", buckets=0, capacity=None):
         args, capacity = self.args, capacity or self.args.capacity
         event_id, ticket_type_id = self.catalog.sale(title, capacity)
         if buckets:
@@ -256,7 +249,7 @@ class Runs:
                 raw_loops.fill_buckets(db(), event_id, capacity, buckets)
         emulator = self.stack.pids["firestore"]
         emulator_cpu = cpu_seconds([emulator])
-        run = raw_loops.run("buckets" if buckets else "claims", event_id=event_id, ticket_type_id=ticket_type_id,
+        run = raw_loops.run("buckets" if buckets else kind, event_id=event_id, ticket_type_id=ticket_type_id,
                             buyers=uids, capacity=capacity, processes=args.workers, threads=args.threads,
                             log_dir=self.log_dir, buckets=buckets, seconds=args.bucket_seconds if buckets else None)
         result = summarize(run["outcomes"], run["released"], capacity, run["ops"])
@@ -278,7 +271,7 @@ def main():
     args = parser.parse_args()
     threading.stack_size(512 * 1024)  # one thread per buyer: keep their stacks small
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    results = {"ours": [], "raw": [], "sellout": None, "buckets": {}}
+    results = {"ours": [], "raw": [], "transaction": [], "sellout": None, "buckets": {}}
     with emulators("bench-flash-crowd-", redis=args.cache == "redis") as (stack, redis_url, log_dir):
         print(f"logs: {log_dir}", flush=True)
         catalog = Catalog(make_app(log_dir))
@@ -291,21 +284,26 @@ def main():
         with served(stack, log_dir, redis_url=redis_url, workers=args.workers, threads=args.threads,
                     env=env) as runs.server:
             runs.http("Warm-up", WARM_UP_BUYERS, [t for _, t in warm])
-            runs.raw("Warm-up raw", [u for u, _ in warm], capacity=WARM_UP_BUYERS)
+            for kind in ("claims", "transaction"):
+                runs.raw(f"Warm-up {kind}", [u for u, _ in warm], kind=kind, capacity=WARM_UP_BUYERS)
+            kinds = ("ours", "raw", "transaction")
             for round_ in range(args.rounds):
-                # Alternating which goes first keeps drift on a shared machine out of the ratio.
-                for kind in ("ours", "raw") if round_ % 2 == 0 else ("raw", "ours"):
-                    results[kind].append(runs.http(f"Ours {round_}", args.capacity, tokens[:args.capacity])
-                                         if kind == "ours" else runs.raw(f"Raw {round_}", uids[:args.capacity]))
-                print(f"round {round_}: ours {results['ours'][-1]['holds_per_s']:.0f} holds/s, "
-                      f"raw {results['raw'][-1]['holds_per_s']:.0f} holds/s", flush=True)
+                # Rotating which goes first keeps drift on a shared machine out of the ratios.
+                for kind in kinds[round_ % 3:] + kinds[:round_ % 3]:
+                    results[kind].append(
+                        runs.http(f"Ours {round_}", args.capacity, tokens[:args.capacity]) if kind == "ours"
+                        else runs.raw(f"Raw {kind} {round_}", uids[:args.capacity],
+                                      kind="claims" if kind == "raw" else kind))
+                print(f"round {round_}: " + ", ".join(f"{kind} {results[kind][-1]['holds_per_s']:.0f} holds/s"
+                                                      for kind in kinds), flush=True)
             results["sellout"] = runs.http("Sell-out", args.capacity, tokens[:args.buyers])
             # Warm-up buyers hold nothing in the sold-out sale: what one more buyer costs on an idle server.
             results["late_buyer"] = runs.one_at_a_time(results["sellout"], [t for _, t in warm][:5])
         for count in BUCKET_COUNTS:
             results["buckets"][count] = runs.raw(f"Buckets {count}", uids[:args.capacity], buckets=count)
             print(f"{count} bucket(s): {results['buckets'][count]['holds_per_s']:.1f} holds/s", flush=True)
-    results["ratios"] = [o["holds_per_s"] / r["holds_per_s"] for o, r in zip(results["ours"], results["raw"])]
+    for name, kind in (("ratios", "transaction"), ("ceiling_ratios", "raw")):
+        results[name] = [o["holds_per_s"] / r["holds_per_s"] for o, r in zip(results["ours"], results[kind])]
     results["seconds"] = time.monotonic() - started
     results["load"] = (load_before, os.getloadavg()[0])
     passed = flash_report.report(results, args, RATIO_TARGET)

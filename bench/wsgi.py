@@ -1,8 +1,9 @@
 """The real app plus a bare hello endpoint, served by gunicorn for the benchmarks only.
 
 With BENCH_COUNT_FIRESTORE set, every worker counts its Firestore calls
-(bench/firestore_ops.py) into a Prometheus counter that /api/v1/metrics sums
-over the workers, so a benchmark can diff it around a run.
+(bench/firestore_ops.py) and hands them every 0.1 s to a Prometheus counter
+that /api/v1/metrics sums over the workers, so a benchmark can diff it around
+a run.
 """
 import os
 
@@ -15,8 +16,8 @@ if os.environ.get("BENCH_COUNT_FIRESTORE"):
 
     from bench import firestore_ops
 
-    _ops = Counter("bench_firestore_ops", "Firestore calls and documents seen by the counting shim", ["kind"])
-    firestore_ops.install(lambda kind, n=1: _ops.labels(kind).inc(n))
+    firestore_ops.install_in_worker(
+        Counter("bench_firestore_ops", "Firestore calls and documents seen by the counting shim", ["kind"]))
 
 
 @app.get("/bench/hello")
