@@ -33,6 +33,7 @@ HOLD_SLOTS = "hold_slots"
 MAX_ATTEMPTS = 30
 FRESH_AFTER_COLLISIONS = 3
 PROBE_SIZE = 16
+MAX_PROBES = 4
 
 
 class HoldState(StrEnum):
@@ -192,8 +193,11 @@ def _pick_units(event, ticket_type, quantity, taken_over, tried, now, flight):
     """General-admission units for one attempt, the cheapest source first.
 
     Expired claims this request found; this process's lane and units a probe
-    saw free; other lanes' units, checked by one batched read; units other
-    requests here are trying; and only when the hint knows of none, Firestore.
+    saw free; other lanes' units, checked by batched reads of PROBE_SIZE (each
+    teaches the hint what it saw), or when the hint knows of none, units other
+    requests here are trying; and when that is still too few, Firestore. Once
+    a request has collided, the hint has proved stale, so it probes its own
+    lane's units too.
     """
     tid = ticket_type["id"]
     all_units = sellable_units(event, ticket_type)
@@ -202,11 +206,17 @@ def _pick_units(event, ticket_type, quantity, taken_over, tried, now, flight):
     def hinted(count, scope):
         return HINT.candidates(tid, all_units, count, now, flight, exclude=set(picks) | tried, scope=scope)
 
-    picks += hinted(quantity - len(picks), "own")
-    if len(picks) < quantity:
-        picks += _probe(event["id"], tid, hinted(PROBE_SIZE, "others"), now, taken_over)[:quantity - len(picks)]
-    if len(picks) < quantity:
-        picks += hinted(quantity - len(picks), "all")
+    if not tried:
+        picks += hinted(quantity - len(picks), "own")
+    for _ in range(MAX_PROBES):
+        if len(picks) >= quantity:
+            break
+        to_probe = hinted(PROBE_SIZE, "own") if tried else []
+        to_probe += hinted(PROBE_SIZE - len(to_probe), "others")
+        if not to_probe:
+            picks += hinted(quantity - len(picks), "all")
+            break
+        picks += _probe(event["id"], tid, to_probe, now, taken_over)[:quantity - len(picks)]
     if len(picks) < quantity:
         picks = _fresh_candidates(ticket_type, all_units, quantity, now, flight)
     return picks
