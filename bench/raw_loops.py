@@ -11,6 +11,9 @@ workers do, and every buyer tries once:
 - ``transaction``: the same reads and writes in one Firestore transaction per
   buyer, units dealt out as above: the raw transaction loop the inventory
   issue's target (≥ 0.7) is set against.
+- ``service``: our hold service, ``place_hold``, called in-process: the
+  endpoint without HTTP, Flask and the token check. Each process takes the
+  lane gunicorn would give its worker.
 - ``buckets``: the design we did not choose: N stock-bucket counter documents,
   each buyer a transaction that reads a bucket, decrements it and creates
   the hold, moving to another bucket when one reads empty. A buyer is refused
@@ -18,6 +21,7 @@ workers do, and every buyer tries once:
   after the client library's retries (busy).
 """
 import multiprocessing
+import os
 import queue
 import random
 import threading
@@ -39,7 +43,7 @@ def bucket_ref(db, event_id, index):
 
 
 def run(kind, *, event_id, ticket_type_id, buyers, capacity, processes, threads, log_dir, buckets=0,
-        seconds=None, max_active_holds=3):
+        seconds=None, max_active_holds=3, redis_url=None):
     """Run one loop; returns {"outcomes": [(outcome, started, ended)], "released": t, "ops": {...}, "cpu": s}.
 
     buyers: uids; with ``claims`` buyer i takes unit i. ``seconds`` bounds the run:
@@ -49,10 +53,11 @@ def run(kind, *, event_id, ticket_type_id, buyers, capacity, processes, threads,
     barrier = context.Barrier(processes + 1)
     results = context.Queue()
     spec = dict(kind=kind, event_id=event_id, ticket_type_id=ticket_type_id, capacity=capacity, buckets=buckets,
-                threads=threads, seconds=seconds, max_active_holds=max_active_holds, log_dir=str(log_dir))
+                threads=threads, seconds=seconds, max_active_holds=max_active_holds, log_dir=str(log_dir),
+                processes=processes, redis_url=redis_url or "")
     shares = [[(i, uid) for i, uid in enumerate(buyers) if i % processes == p] for p in range(processes)]
-    workers = [context.Process(target=_process, args=(spec, share, barrier, results), daemon=True)
-               for share in shares]
+    workers = [context.Process(target=_process, args=(spec, lane, share, barrier, results), daemon=True)
+               for lane, share in enumerate(shares)]
     for worker in workers:
         worker.start()
     barrier.wait(timeout=120)
@@ -68,9 +73,13 @@ def run(kind, *, event_id, ticket_type_id, buyers, capacity, processes, threads,
             "cpu": sum(r["cpu"] for r in collected)}
 
 
-def _process(spec, share, barrier, results):
+def _process(spec, lane, share, barrier, results):
+    from app.inventory.units import HINT
+
     tally = firestore_ops.Tally()
+    os.environ["REDIS_URL"] = spec["redis_url"]  # the service caches events where gunicorn's workers do
     app = make_app(spec["log_dir"], MAX_ACTIVE_HOLDS_PER_EVENT=spec["max_active_holds"])
+    HINT.set_lane(lane, spec["processes"])
     with app.app_context():
         from app.firebase import db
 
@@ -80,7 +89,7 @@ def _process(spec, share, barrier, results):
     work = queue.SimpleQueue()
     for task in share:
         work.put(task)
-    loop = {"claims": _claim_buyer, "transaction": _transaction_buyer, "buckets": _bucket_buyer}[spec["kind"]]
+    loop = {"service": _service_buyer, "claims": _claim_buyer, "transaction": _transaction_buyer, "buckets": _bucket_buyer}[spec["kind"]]
     empty_buckets = set()
     outcomes, lock = [], threading.Lock()
     barrier.wait(timeout=120)
@@ -168,6 +177,17 @@ def _transaction_buyer(spec, index, uid, _empty):
         _hold_unit(spec, index, uid, transaction, transaction)
 
     hold_unit(db().transaction())
+    return "ok"
+
+
+def _service_buyer(spec, index, uid, _empty):
+    from app.errors import AppError
+    from app.inventory import holds
+
+    try:
+        holds.place_hold(spec["event_id"], uid, items=[{"ticket_type_id": spec["ticket_type_id"], "quantity": 1}])
+    except AppError as exc:
+        return exc.code
     return "ok"
 
 
