@@ -126,4 +126,3 @@ def of_server(port):
     text = requests.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=10).text
     return {kind: float(n) for kind, n in re.findall(r'^bench_firestore_ops_total\{kind="([^"]+)"\} (\S+)$',
                                                      text, flags=re.M)}
-

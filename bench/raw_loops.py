@@ -46,7 +46,7 @@ def run(kind, *, event_id, ticket_type_id, buyers, capacity, processes, threads,
         seconds=None, max_active_holds=3, redis_url=None):
     """Run one loop; returns {"outcomes": [(outcome, started, ended)], "released": t, "ops": {...}, "cpu": s}.
 
-    buyers: uids; with ``claims`` buyer i takes unit i. ``seconds`` bounds the run:
+    buyers: uids; with ``claims`` and ``transaction`` buyer i takes unit i. ``seconds`` bounds the run:
     buyers not started by then are left out (outcome "unserved").
     """
     context = multiprocessing.get_context("spawn")
@@ -89,7 +89,8 @@ def _process(spec, lane, share, barrier, results):
     work = queue.SimpleQueue()
     for task in share:
         work.put(task)
-    loop = {"service": _service_buyer, "claims": _claim_buyer, "transaction": _transaction_buyer, "buckets": _bucket_buyer}[spec["kind"]]
+    loop = {"service": _service_buyer, "claims": _claim_buyer, "transaction": _transaction_buyer,
+            "buckets": _bucket_buyer}[spec["kind"]]
     empty_buckets = set()
     outcomes, lock = [], threading.Lock()
     barrier.wait(timeout=120)
