@@ -14,7 +14,7 @@ import hashlib
 import random
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -102,14 +102,28 @@ class TakenHint:
     of a ticket type, which it offers first: gunicorn gives every worker its
     own (gunicorn.conf.py), so workers meet only once a lane is sold. Outside
     its lane a process offers units a probe (one batched read) saw free.
+
+    It remembers the ``max_ticket_types`` ticket types it used last, so a
+    long-lived worker does not grow with every sale it ever served.
     """
 
-    def __init__(self):
+    def __init__(self, max_ticket_types=512):
         self._taken = {}
         self._trying = {}
         self._seen_free = {}
+        self._recent = OrderedDict()
+        self._max_ticket_types = max_ticket_types
         self._lock = threading.Lock()
         self.lane, self.lanes = 0, 1
+
+    def _use(self, ticket_type_id):
+        """Note a use of the ticket type's memory, forgetting the least recently used beyond the limit."""
+        self._recent[ticket_type_id] = None
+        self._recent.move_to_end(ticket_type_id)
+        while len(self._recent) > self._max_ticket_types:
+            stale, _ = self._recent.popitem(last=False)
+            self._taken.pop(stale, None)
+            self._seen_free.pop(stale, None)
 
     def set_lane(self, lane, lanes):
         self.lane, self.lanes = lane % max(lanes, 1), max(lanes, 1)
@@ -128,6 +142,8 @@ class TakenHint:
                     trying[unit] -= 1
                     if trying[unit] <= 0:
                         del trying[unit]
+                    if not trying:
+                        del self._trying[ticket_type_id]
 
     def candidates(self, ticket_type_id, units, count, now, flight, exclude=(), scope="all"):
         """Up to ``count`` of ``units`` believed free, set aside for ``flight`` (see ``trying``).
@@ -137,8 +153,9 @@ class TakenHint:
         "all": both, then the units other requests here are trying.
         """
         with self._lock:
+            self._use(ticket_type_id)
             taken = self._taken.get(ticket_type_id, {})
-            trying = self._trying.setdefault(ticket_type_id, Counter())
+            trying = self._trying.get(ticket_type_id, Counter())
             seen = self._seen_free.get(ticket_type_id, set())
 
             def free(unit):
@@ -162,13 +179,16 @@ class TakenHint:
                 tiers = {"own": (own,), "others": (others,), "all": (own, others, busy)}[scope]
                 for tier in tiers:
                     picks += random.sample(tier, min(count - len(picks), len(tier)))
-            trying.update(picks)
+            if picks:
+                self._trying[ticket_type_id] = trying
+                trying.update(picks)
             flight.extend((ticket_type_id, unit) for unit in picks)
         return picks
 
     def seen_free(self, ticket_type_id, units):
         """A probe found these unclaimed: offer them before guessing outside this lane."""
         with self._lock:
+            self._use(ticket_type_id)
             self._seen_free.setdefault(ticket_type_id, set()).update(units)
 
     @staticmethod
@@ -185,10 +205,12 @@ class TakenHint:
 
     def mark(self, ticket_type_id, unit, live_until):
         with self._lock:
+            self._use(ticket_type_id)
             self._taken.setdefault(ticket_type_id, {})[unit] = live_until
 
     def replace(self, ticket_type_id, live):
         with self._lock:
+            self._use(ticket_type_id)
             self._taken[ticket_type_id] = dict(live)
 
     def forget(self, ticket_type_id, units):

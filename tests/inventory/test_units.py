@@ -56,3 +56,13 @@ def test_a_lane_offers_its_own_units_then_those_a_probe_saw_free_and_probes_the_
     with even.trying() as flight:
         picks = even.candidates("t", range(10), 7, now, flight)
     assert {0, 2, 3, 4, 6, 8} < set(picks) and len(set(picks)) == 7
+
+
+def test_the_hint_remembers_only_the_ticket_types_it_used_last():
+    hint, now = TakenHint(max_ticket_types=2), utcnow()
+    later = now.replace(year=now.year + 1)
+    for ticket_type in ("t1", "t2", "t3"):
+        hint.mark(ticket_type, 0, later)
+    with hint.trying() as flight:
+        assert hint.candidates("t1", range(1), 1, now, flight) == [0]
+        assert hint.candidates("t3", range(1), 1, now, flight, scope="own") == []
