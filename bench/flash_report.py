@@ -8,13 +8,14 @@ from harness import write_section
 METHOD = """\
 How it was measured:
 - Each buyer is a thread with its own connection, released with the others by a barrier, POSTing
-  one hold of quantity 1 with its own ID token (new accounts signed up on the Auth emulator, so every
-  token is verified once). Latency runs from the release to the response, so for ours it includes
-  waiting for one of gunicorn's threads; a raw loop's latency is one buyer's RPCs, without a queue.
+  one hold of quantity 1 with its own ID token (new accounts signed up on the Auth emulator). A worker
+  verifies a token the first time it sees it, so mostly in the sell-out, which runs first; the rounds
+  reuse the same buyers. Latency runs from the release to the response, so for ours it includes
+  waiting for one of gunicorn's threads; a loop's latency is one buyer's work, without a queue.
 - holds/s: successful holds over the time from the release to the last successful answer.
 - Firestore operations: bench/firestore_ops.py wraps the client library's generated RPC methods in
-  each gunicorn worker (bench/wsgi.py, summed over the workers through /api/v1/metrics) and in each
-  raw-loop process. It counts calls (a call the library retries internally once, every attempt of a
+  each gunicorn worker and in each loop process, counting into an in-process tally (a worker hands
+  its tally every 0.1 s to a Prometheus counter that /api/v1/metrics sums over the workers). It counts calls (a call the library retries internally once, every attempt of a
   transaction), documents a get asked for (found or missing: both are billed reads), documents a query
   returned, and writes per commit. The benchmark's own set-up and audit reads are not counted.
 - Oversold: after each run, live claims and active holds read from Firestore against the capacity,
@@ -24,12 +25,13 @@ How it was measured:
   than min(capacity, buyers) every refusal was one; otherwise a refusal that came back before another
   buyer's successful request had started. False sold-outs are those answered 409 sold_out, the rest
   503 busy (retries used up).
-- CPU: the kernel's accounting (/proc) of the gunicorn workers, the client process, the raw-loop
+- CPU: the kernel's accounting (/proc) of the gunicorn workers, the client process, the loop
   processes and the Firestore emulator over each run.
 - Order: warm-up, the sell-out, the rounds, the buckets. The emulator answers a count query by scanning
-  the whole collection, not an index (measured: 19 ms of emulator CPU per count of 500 live claims among
-  no others, 91 ms among 10,000 others), so the sell-out's sold-out answers come first, before the rounds
-  add 1,500 claims each. Firestore itself counts from the index, in proportion to the matching claims.
+  the whole collection, not an index (measured once by hand: 19 ms of emulator CPU per count of 500
+  live claims among no others, 91 ms among 10,000 others), so the sell-out's sold-out answers come
+  first, before each round adds 2,000 claims. Firestore itself counts from the index, in proportion to
+  the matching claims.
 - App settings: HOLD_TTL_SECONDS=600 (nothing expires during a run), MAX_ACTIVE_HOLDS_PER_EVENT=3,
   rate limits off, LOG_LEVEL=WARNING, no live feed (no FIREBASE_DATABASE_URL), no Idempotency-Key."""
 
