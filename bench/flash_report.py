@@ -15,9 +15,10 @@ How it was measured:
 - holds/s: successful holds over the time from the release to the last successful answer.
 - Firestore operations: bench/firestore_ops.py wraps the client library's generated RPC methods in
   each gunicorn worker and in each loop process, counting into an in-process tally (a worker hands
-  its tally every 0.1 s to a Prometheus counter that /api/v1/metrics sums over the workers). It counts calls (a call the library retries internally once, every attempt of a
-  transaction), documents a get asked for (found or missing: both are billed reads), documents a query
-  returned, and writes per commit. The benchmark's own set-up and audit reads are not counted.
+  its tally every 0.1 s to a Prometheus counter that /api/v1/metrics sums over the workers). It counts
+  calls (a call the library retries internally once, every attempt of a transaction), documents a get
+  asked for (found or missing: both are billed reads), documents a query returned, and writes per
+  commit. The benchmark's own set-up and audit reads are not counted.
 - Oversold: after each run, live claims and active holds read from Firestore against the capacity,
   and claims that belong to no active hold or to no unit of the ticket type; for buckets, units taken
   from the counters against hold documents.
