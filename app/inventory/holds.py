@@ -225,8 +225,9 @@ def _pick_units(event, ticket_type, quantity, taken_over, tried, now, flight):
 def _probe(event_id, tid, candidates, now, taken_over):
     """Those of ``candidates`` no live claim holds, from one batched read; the hint learns the others.
 
-    Units outside this process's lane are probed before they are tried: other
-    workers are selling them, so a guess would mostly collide.
+    Units outside this process's lane are probed before they are tried, and
+    after a collision this lane's too: other workers are selling them, so a
+    guess would mostly collide.
     """
     by_id = {units.unit_id(event_id, tid, unit): unit for unit in candidates}
     free = []
