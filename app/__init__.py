@@ -1,4 +1,5 @@
 """Boxoffice: the application factory."""
+import importlib
 import json
 
 from flask import Flask, request
@@ -12,6 +13,9 @@ from app.extensions import api, cache, limiter
 from app.logging import configure_logging, init_request_logging
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Packages that connect signal receivers in their __init__: importing them is what wires them,
+# also in a process (the scheduler) that serves none of their routes.
+LISTENERS = ("app.events", "app.livefeed", "app.notifications")
 
 
 def _resolve_config(config):
@@ -68,6 +72,8 @@ def create_app(config=None):
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "Firebase ID token"}
     )
     _register_blueprints(app)
+    for package in LISTENERS:
+        importlib.import_module(package)
     register_error_handlers(app)
     _register_commands(app)
     return app
@@ -80,12 +86,13 @@ def _register_blueprints(app):
     from app.inventory.routes import blp as inventory_blp
     from app.notifications.routes import blp as notifications_blp
     from app.orders.routes import blp as orders_blp
+    from app.orders.routes import webhooks_blp
     from app.payments.routes import blp as payments_blp
     from app.tickets.routes import blp as tickets_blp
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
-    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp, orders_blp, payments_blp,
+    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp, orders_blp, webhooks_blp, payments_blp,
                       tickets_blp, audit_blp, checkin_blp, notifications_blp):
         api.register_blueprint(blueprint)
 

@@ -79,8 +79,8 @@ def token_cache():
     return current_app.extensions[EXTENSION]
 
 
-def _unauthorized(code, message):
-    return AppError(code, message, status=401, headers={"WWW-Authenticate": 'Bearer realm="boxoffice"'})
+def _unauthorized(code, message=None):
+    return AppError(code, message)
 
 
 def verify_token(token):
@@ -92,7 +92,7 @@ def verify_token(token):
         except InvalidIdToken as exc:
             raise _unauthorized("token_expired" if exc.expired else "invalid_token", str(exc)) from exc
         if claims.get("exp", 0) <= time.time():
-            raise _unauthorized("token_expired", "The ID token has expired.")
+            raise _unauthorized("token_expired")
         cache.put(token, claims)
     return claims
 
@@ -136,7 +136,7 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if load_user() is None:
-            raise _unauthorized("missing_token", "This endpoint needs 'Authorization: Bearer <Firebase ID token>'.")
+            raise _unauthorized("missing_token")
         return view(*args, **kwargs)
 
     return _documented(wrapper)
@@ -150,7 +150,7 @@ def roles_required(*roles):
         @login_required
         def wrapper(*args, **kwargs):
             if g.user.role not in allowed:
-                raise AppError("forbidden", "Your role does not allow this.", status=403,
+                raise AppError("forbidden", "Your role does not allow this.",
                                details={"required": sorted(allowed)})
             return view(*args, **kwargs)
 

@@ -97,7 +97,7 @@ def ready():
             if name == "firestore":
                 get_firebase().reconnect()
     if any(state != "ok" for state in checks.values()):
-        raise AppError("not_ready", "A dependency is unreachable.", status=503, details={"checks": checks})
+        raise AppError("not_ready", "A dependency is unreachable.", details={"checks": checks})
     return {"status": "ready", "checks": checks}
 
 

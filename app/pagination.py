@@ -19,7 +19,7 @@ MAX_SCAN = 500
 
 
 def _invalid_cursor():
-    return AppError("invalid_cursor", "The cursor is not one this list handed out.", status=400)
+    return AppError("invalid_cursor", "The cursor is not one this list handed out.")
 
 
 def encode_cursor(values):

@@ -1,11 +1,13 @@
 """Every failure answers with the one JSON error shape, carrying the request id."""
+import pathlib
+import re
 import time
 
 import jwt
 import pytest
 
 from app.auth import Role
-from app.errors import AppError
+from app.errors import CATALOGUE, AppError
 from devstack import free_port
 
 
@@ -126,15 +128,57 @@ def test_500_leaks_nothing_and_is_logged_with_the_request_id(make_app, tmp_path)
     assert "req-500-test" in logged and "RuntimeError" in logged
 
 
-def test_app_errors_keep_their_status_code_and_details(make_app):
+def test_app_errors_take_their_status_from_the_catalogue_and_keep_details(make_app):
     app = make_app()
 
     @app.get("/api/v1/sold-out")
     def sold_out():
-        raise AppError("sold_out", "No tickets left.", status=409, details={"ticket_type_id": "t1"})
+        raise AppError("sold_out", "No tickets left.", details={"ticket_type_id": "t1"})
+
+    @app.get("/api/v1/busy")
+    def busy():
+        raise AppError("busy")
 
     error = assert_error(app.test_client().get("/api/v1/sold-out"), 409, "sold_out")
     assert error["details"] == {"ticket_type_id": "t1"}
+    assert error["message"] == "No tickets left."
+    response = app.test_client().get("/api/v1/busy")
+    assert assert_error(response, 503, "busy")["message"] == CATALOGUE["busy"].message
+    assert response.headers["Retry-After"] == "1"
+
+
+def _raised_codes():
+    """Every code the app's source raises: AppError("code" ...), and the helpers that pass one through."""
+    patterns = [re.compile(p, re.M) for p in (
+        r'(?:AppError|_unauthorized)\(\s*"([a-z_]+)"',  # AppError("sold_out", ...)
+        r'\bcode="([a-z_]+)"',  # helpers that take the code by keyword
+        r'_hold_error\(.*?, "([a-z_]+)", "',  # _hold_error(hold, "hold_converted", "message")
+        r'IdentityError\(\w+, "([a-z_]+)"',
+        r'^\s+"[A-Z_]+": \("([a-z_]+)"',  # the Identity Toolkit's reasons
+    )]
+    codes = {}
+    for path in pathlib.Path("app").rglob("*.py"):
+        text = path.read_text()
+        for code in (c for p in patterns for c in p.findall(text)):
+            codes.setdefault(code, path)
+    return codes
+
+
+def test_every_code_the_app_raises_is_in_the_one_catalogue():
+    codes = _raised_codes()
+    assert len(codes) > 40, "the scan found too few codes to be reading the source"
+    missing = {code: str(path) for code, path in codes.items() if code not in CATALOGUE}
+    assert not missing
+
+
+def test_an_unknown_code_is_refused_where_it_is_raised():
+    with pytest.raises(KeyError):
+        AppError("no_such_code")
+
+
+def test_the_openapi_document_lists_the_catalogue(client):
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["ErrorBody"]
+    assert schema["properties"]["code"]["enum"] == sorted(CATALOGUE)
 
 
 def test_503_when_firestore_is_unreachable(make_app, monkeypatch):

@@ -36,7 +36,7 @@ FEEDS = ("tickets", "checkins")
 
 
 def _invalid_cursor():
-    return AppError("invalid_cursor", "The cursor is not one this sync handed out.", status=400)
+    return AppError("invalid_cursor", "The cursor is not one this sync handed out.")
 
 
 def _time(value):
@@ -120,11 +120,9 @@ def upload_offline_scans(event_id, user, *, scans):
     event = service.require_door(event_id, user)
     now = utcnow()
     if late := [s["nonce"] for s in scans if s["scanned_at"] > now + CLOCK_SKEW]:
-        raise AppError("validation_error", "The request did not pass validation.", status=422,
-                       details={"fields": {"scans": [f"Scanned in the future: {nonce}." for nonce in late]}})
+        raise AppError("validation_error", details={"fields": {"scans": [f"Scanned in the future: {nonce}." for nonce in late]}})
     if len({s["nonce"] for s in scans}) != len(scans):
-        raise AppError("validation_error", "The request did not pass validation.", status=422,
-                       details={"fields": {"scans": ["Each scan needs its own nonce."]}})
+        raise AppError("validation_error", details={"fields": {"scans": ["Each scan needs its own nonce."]}})
     recorded = {}
     for scan in sorted(scans, key=lambda s: s["scanned_at"]):
         recorded[scan["nonce"]] = service.record_scan(event, scan["code"], {

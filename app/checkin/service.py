@@ -74,8 +74,7 @@ def require_door(event_id, user):
     """The event, if the user may run its door (owner, admin, staff of its venue); 403 otherwise."""
     event = events.get_event(event_id, viewer=user)
     if not events.can_work_event(user, event):
-        raise AppError("forbidden", "Only the event's organizer, admins and its venue's staff check people in.",
-                       status=403)
+        raise AppError("forbidden", "Only the event's organizer, admins and its venue's staff check people in.")
     return event
 
 
@@ -234,8 +233,7 @@ def record_scan(event, code, scan):
 
     record, replayed = apply(db().transaction())
     if record["code_digest"] != digest:
-        raise AppError("nonce_reused", "This nonce was already used for another code; send a fresh nonce per scan.",
-                       status=409, details={"nonce": scan["nonce"]})
+        raise AppError("nonce_reused", "This nonce was already used for another code; send a fresh nonce per scan.", details={"nonce": scan["nonce"]})
     if not replayed:
         logger.info("checkin event=%s ticket=%s gate=%s source=%s result=%s", event["id"], ticket_id,
                     scan["gate"], scan["source"], record["result"])

@@ -4,12 +4,11 @@ import logging
 from google.api_core import exceptions as gexc
 from google.cloud.firestore import FieldFilter
 
-from app import livefeed
 from app.errors import AppError
 from app.events import service
 from app.events.service import EVENTS, EventStatus
+from app.events.signals import event_cancelled, event_completed, event_published
 from app.firebase import db
-from app.notifications import reminders
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ def publish_event(event_id, user):
 
     event = service.change_event(event_id, user, change)
     logger.info("event published event=%s", event_id)
+    event_published.send(event)
     return event
 
 
@@ -50,8 +50,7 @@ def cancel_event(event_id, user):
 
     event = service.change_event(event_id, user, change)
     logger.info("event cancelled event=%s", event_id)
-    reminders.notify_event_cancelled(event_id)
-    livefeed.event_changed(event_id)
+    event_cancelled.send(event)
     return event
 
 
@@ -72,4 +71,6 @@ def complete_ended_events():
         service.invalidate(snapshot.id)
         completed += 1
         logger.info("event completed event=%s", snapshot.id)
+        event_completed.send({**snapshot.to_dict(), "status": EventStatus.COMPLETED.value, "completed_at": now,
+                              "updated_at": now})
     return completed

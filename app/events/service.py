@@ -16,7 +16,7 @@ from google.cloud.firestore import FieldFilter
 
 from app import readcache
 from app.auth import Role
-from app.errors import AppError
+from app.errors import AppError, field_error
 from app.events.search import query_terms, search_terms
 from app.firebase import db
 from app.pagination import fetch_page
@@ -45,12 +45,7 @@ CLOSED = {EventStatus.CANCELLED, EventStatus.COMPLETED}
 
 
 def not_found():
-    return AppError("not_found", "No such event.", status=404)
-
-
-def field_error(field, message):
-    return AppError("validation_error", "The request did not pass validation.", status=422,
-                    details={"fields": {field: [message]}})
+    return AppError("not_found", "No such event.")
 
 
 def event_ref(event_id):
@@ -101,7 +96,7 @@ def require_manageable(event, user):
     if not _visible(event, user):
         raise not_found()
     if not can_manage_event(user, event):
-        raise AppError("forbidden", "Only the event's organizer or an admin may change it.", status=403)
+        raise AppError("forbidden", "Only the event's organizer or an admin may change it.")
 
 
 def require_open(event):
@@ -168,7 +163,7 @@ def create_event(user, *, venue_id, title, category, starts_at, ends_at, timezon
     try:
         ref.create(event)
     except gexc.AlreadyExists:
-        raise AppError("already_exists", "An event with this id exists.", status=409) from None
+        raise AppError("already_exists", "An event with this id exists.") from None
     logger.info("event created event=%s organizer=%s venue=%s", ref.id, user.uid, venue_id)
     return event
 
@@ -266,7 +261,7 @@ def list_events(*, viewer=None, q=None, city=None, category=None, organizer=None
     if status != EventStatus.PUBLISHED and not (
             viewer is not None and (viewer.role == Role.ADMIN or (organizer and organizer == viewer.uid))):
         raise AppError("forbidden", "Only published events are listed publicly; organizers pass "
-                       "organizer=<their uid> to list their own.", status=403)
+                       "organizer=<their uid> to list their own.")
     terms = query_terms(q) if q is not None else []
     if q is not None and not terms:
         raise field_error("q", "Search for words of at least two letters.")

@@ -5,10 +5,11 @@ from enum import StrEnum
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from app import livefeed, readcache
-from app.errors import AppError
+from app import readcache
+from app.errors import AppError, field_error
 from app.events import service as events
-from app.events.service import TICKET_TYPES, field_error
+from app.events.service import TICKET_TYPES
+from app.events.signals import ticket_types_changed
 from app.firebase import db
 from app.inventory import capacity as inventory_capacity
 from app.inventory import service as inventory
@@ -30,7 +31,7 @@ def _family(event_id):
 
 
 def _not_found():
-    return AppError("not_found", "No such ticket type.", status=404)
+    return AppError("not_found", "No such ticket type.")
 
 
 def _ref(event_id, ticket_type_id):
@@ -58,7 +59,7 @@ def _in_transaction(event_id, user, work):
 
     result = apply(db().transaction())
     readcache.invalidate(_family(event_id))
-    livefeed.event_changed(event_id)
+    ticket_types_changed.send(event_id)
     return result
 
 
@@ -121,7 +122,7 @@ def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=
     try:
         ticket_type = _in_transaction(event_id, user, work)
     except gexc.AlreadyExists:
-        raise AppError("already_exists", "A ticket type with this id exists.", status=409) from None
+        raise AppError("already_exists", "A ticket type with this id exists.") from None
     logger.info("ticket type created event=%s ticket_type=%s", event_id, ticket_type["id"])
     return ticket_type
 

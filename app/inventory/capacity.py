@@ -50,8 +50,7 @@ def resize_general_admission(transaction, event_id, ticket_type, new_capacity):
         snapshots = transaction.get_all([units.unit_ref(d) for d in by_id])
         free = [s for s in snapshots if not _live(s, now)][: -change]
         if len(free) < -change:
-            raise AppError("busy", "Buyers took units while capacity changed; try again.", status=503,
-                           headers={"Retry-After": "1"})
+            raise AppError("busy", "Buyers took units while capacity changed; try again.")
         for snapshot in free:
             transaction.set(snapshot.reference, _retired_claim(event_id, tid, by_id[snapshot.id], now))
     elif change > 0:

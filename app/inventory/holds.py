@@ -17,11 +17,11 @@ from flask import current_app
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from app import livefeed
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
 from app.inventory import units
+from app.inventory.signals import hold_changed
 from app.inventory.units import HINT
 from app.timeutil import utcnow
 from app.venues import service as venues
@@ -89,8 +89,7 @@ def _replay(hold_id, buyer_uid, fingerprint):
         return None
     hold = snapshot.to_dict()
     if hold["buyer_uid"] != buyer_uid or hold["fingerprint"] != fingerprint:
-        raise AppError("idempotency_key_reused", "This Idempotency-Key was used for a different request.",
-                       status=422)
+        raise AppError("idempotency_key_reused", "This Idempotency-Key was used for a different request.")
     return view(hold)
 
 
@@ -107,12 +106,12 @@ def _require_on_sale(event, ticket_type, now):
 def _require_limit(ticket_type, quantity):
     if quantity > ticket_type["per_order_limit"]:
         raise AppError("per_order_limit", f"At most {ticket_type['per_order_limit']} of {ticket_type['name']} "
-                       "per order.", status=422,
+                       "per order.",
                        details={"ticket_type_id": ticket_type["id"], "limit": ticket_type["per_order_limit"]})
 
 
 def _unknown_ticket_type(ticket_type_id):
-    return AppError("validation_error", "The event has no such ticket type.", status=422,
+    return AppError("validation_error", "The event has no such ticket type.",
                     details={"fields": {"items": [f"Unknown ticket type {ticket_type_id}."]}})
 
 
@@ -132,7 +131,7 @@ def _plan(event, ticket_types, items, seats, now):
         if ticket_type is None:
             raise _unknown_ticket_type(item["ticket_type_id"])
         if ticket_type["kind"] == "seated":
-            raise AppError("validation_error", "Seated tickets are held by seat.", status=422,
+            raise AppError("validation_error", "Seated tickets are held by seat.",
                            details={"fields": {"items": [f"{ticket_type['name']} is seated: send seats."]}})
         plan.append((ticket_type, item["quantity"], None))
     by_section = {section: t for t in ticket_types.values() if t["kind"] == "seated" for section in t["sections"]}
@@ -140,13 +139,13 @@ def _plan(event, ticket_types, items, seats, now):
     for seat in seats or []:
         ticket_type = by_section.get(seat.split(":", 1)[0])
         if ticket_type is None:
-            raise AppError("validation_error", "No ticket type sells this seat.", status=422,
+            raise AppError("validation_error", "No ticket type sells this seat.",
                            details={"fields": {"seats": [f"Unknown seat {seat}."]}})
         grouped.setdefault(ticket_type["id"], (ticket_type, []))[1].append(seat)
     for ticket_type, wanted in grouped.values():
         known = set(sellable_units(event, ticket_type))
         if unknown := sorted(set(wanted) - known):
-            raise AppError("validation_error", "The seat map has no such seat.", status=422,
+            raise AppError("validation_error", "The seat map has no such seat.",
                            details={"fields": {"seats": [f"Unknown seat {s}." for s in unknown]}})
         plan.append((ticket_type, len(wanted), sorted(wanted)))
     for ticket_type, quantity, _ in plan:
@@ -342,13 +341,12 @@ def place_hold(event_id, buyer_uid, *, items=None, seats=None, idempotency_key=N
                 for tid, unit in chosen.values():
                     HINT.mark(tid, unit, expires_at)
                 logger.info("hold placed hold=%s event=%s units=%d", hold_id, event_id, len(chosen))
-                livefeed.hold_changed(hold)
+                hold_changed.send(hold)
                 return view(hold, now)
         # Buyers who collided chose from the same read: spread their next tries apart.
         time.sleep(random.uniform(0, min(0.05, 0.005 * (attempt + 1))))
         now = utcnow()
-    raise AppError("busy", "Too many buyers at once for these units; try again.", status=503,
-                   headers={"Retry-After": "1"})
+    raise AppError("busy", "Too many buyers at once for these units; try again.")
 
 
 def hold_document(hold_id, event_id, buyer_uid, plan, chosen, *, slot_id, fingerprint, now, expires_at):

@@ -62,10 +62,10 @@ def read_hold(transaction, hold_id, buyer_uid, now):
     """The buyer's active hold and its claims, or 404 / 403 / 409 ``hold_expired`` and friends."""
     snapshot = hold_ref(hold_id).get(transaction=transaction) if hold_id.isalnum() else None
     if snapshot is None or not snapshot.exists:
-        raise AppError("not_found", "No such hold.", status=404)
+        raise AppError("not_found", "No such hold.")
     hold = snapshot.to_dict()
     if hold["buyer_uid"] != buyer_uid:
-        raise AppError("forbidden", "This hold belongs to another buyer.", status=403)
+        raise AppError("forbidden", "This hold belongs to another buyer.")
     if hold["state"] == HoldState.CONVERTED:
         raise _hold_error(hold, "hold_converted", "This hold has already become an order.")
     if hold["state"] == HoldState.RELEASED:

@@ -67,5 +67,7 @@ class TicketTypeAvailabilityOut(Schema):
 
 class AvailabilityOut(Schema):
     event_id = fields.String(required=True)
+    event_status = fields.String(metadata={"description": "published, cancelled or completed: nothing is on sale "
+                                                          "unless published"})
     as_of = fields.DateTime(required=True)
     ticket_types = fields.List(fields.Nested(TicketTypeAvailabilityOut), required=True)

@@ -11,12 +11,12 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 
-from app import livefeed
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
 from app.inventory import units
 from app.inventory.holds import HOLD_SLOTS, HOLDS, HoldState, hold_ref, place_hold, sellable_units, view
+from app.inventory.signals import hold_changed
 from app.inventory.units import HINT, UnitState
 from app.timeutil import utcnow
 
@@ -28,7 +28,7 @@ SWEEP_PAGE = 200
 
 
 def _not_found():
-    return AppError("not_found", "No such hold.", status=404)
+    return AppError("not_found", "No such hold.")
 
 
 def _can_see(hold, user):
@@ -69,7 +69,7 @@ def _finish(hold_id, *, target, only_if_expired):
         for item in hold["items"]:
             HINT.forget(item["ticket_type_id"], item["units"])
         logger.info("hold %s hold=%s event=%s", hold["state"], hold_id, hold["event_id"])
-        livefeed.hold_changed(hold)
+        hold_changed.send(hold)
     return hold, changed
 
 
@@ -129,4 +129,4 @@ def get_availability(event_id, *, viewer=None):
         else:
             entry["remaining"] = max(0, len(all_units) - units.count_live_units(ticket_type["id"], now))
         result.append(entry)
-    return {"event_id": event_id, "as_of": now, "ticket_types": result}
+    return {"event_id": event_id, "event_status": event["status"], "as_of": now, "ticket_types": result}

@@ -1,10 +1,37 @@
 """Live feed: availability and holds pushed to mobile apps through the Realtime Database.
 
-Other domains call ``hold_changed(hold)`` after a hold is placed, released,
-expired or converted, and ``event_changed(event_id)`` after anything else
-that changes an event's availability (a sale, a refund, a capacity change),
-always after their Firestore commit. Both return at once and never raise.
+It listens: a placed, released, expired or converted hold publishes the hold
+and its event's availability; anything else that changes what an event has on
+sale (a sale, a refund, an order released, a ticket type changed, the event
+published, cancelled or completed) publishes the availability. The signals come
+after the sender's Firestore commit; queuing the write returns at once and never
+raises (``publisher``).
 """
-from app.livefeed.publisher import event_changed, hold_changed
+from app.events.signals import event_cancelled, event_completed, event_published, ticket_types_changed
+from app.inventory.signals import hold_changed
+from app.livefeed import publisher
+from app.orders.signals import order_paid, order_refunded, order_released
 
-__all__ = ["event_changed", "hold_changed"]
+
+def _hold_changed(hold, **_):
+    publisher.hold_changed(hold)
+
+
+def _event_changed(event, **_):
+    publisher.event_changed(event["id"])
+
+
+def _order_changed(order, **_):
+    publisher.event_changed(order["event_id"])
+
+
+def _ticket_types_changed(event_id, **_):
+    publisher.event_changed(event_id)
+
+
+hold_changed.connect(_hold_changed)
+for _signal in (event_published, event_cancelled, event_completed):
+    _signal.connect(_event_changed)
+for _signal in (order_paid, order_refunded, order_released):
+    _signal.connect(_order_changed)
+ticket_types_changed.connect(_ticket_types_changed)

@@ -19,6 +19,7 @@ from google.api_core import exceptions as gexc
 
 from app.errors import AppError
 from app.firebase import FirebaseError, db, rtdb
+from app.inventory import holds, service as inventory
 from app.inventory.schemas import AvailabilityOut, HoldOut
 from app.timeutil import utcnow
 
@@ -27,14 +28,6 @@ logger = logging.getLogger(__name__)
 REPAIRS = "live_feed_repairs"
 REPAIR_PAGE = 200
 ACTIVE = "active"
-
-
-def _inventory():
-    # Imported on use: inventory calls the live feed after each commit, so importing it here at
-    # module level would make the two packages import each other while half-initialised.
-    from app.inventory import holds, service
-
-    return service, holds
 
 
 def availability_path(event_id):
@@ -48,7 +41,7 @@ def hold_path(buyer_uid, hold_id):
 def publish_availability(event_id):
     """Write the event's availability as of now; remove it when the event is gone or a draft again."""
     try:
-        availability = _inventory()[0].get_availability(event_id)
+        availability = inventory.get_availability(event_id)
     except AppError as exc:
         if exc.status != 404:
             raise
@@ -58,7 +51,7 @@ def publish_availability(event_id):
 
 
 def hold_entry(hold):
-    entry = HoldOut().dump(_inventory()[1].view(hold))
+    entry = HoldOut().dump(holds.view(hold))
     entry.pop("buyer_uid", None)
     entry["expires_at_ms"] = int(hold["expires_at"].timestamp() * 1000)
     return entry
@@ -88,7 +81,7 @@ def _republish(kind, target_id):
     if kind == "event":
         publish_availability(target_id)
         return
-    snapshot = _inventory()[1].hold_ref(target_id).get()
+    snapshot = holds.hold_ref(target_id).get()
     if snapshot.exists:
         publish_hold(snapshot.to_dict())
 

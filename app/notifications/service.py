@@ -116,7 +116,7 @@ def retry_message(msg_id):
     ref = message_ref(msg_id)
     snapshot = ref.get() if msg_id.isalnum() else None
     if snapshot is None or not snapshot.exists:
-        raise AppError("not_found", "No such notification.", status=404)
+        raise AppError("not_found", "No such notification.")
     message = snapshot.to_dict()
     if message["state"] != MessageState.PARKED:
         raise AppError("invalid_transition", f"The notification is {message['state']}; only parked ones are retried.",

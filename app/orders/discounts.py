@@ -14,7 +14,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 
 from app.audit import service as audit
-from app.errors import AppError
+from app.errors import AppError, field_error
 from app.events import service as events
 from app.firebase import db
 from app.timeutil import utcnow
@@ -34,7 +34,7 @@ def discount_ref(event_id, code):
 
 
 def _not_found():
-    return AppError("not_found", "No such discount code.", status=404)
+    return AppError("not_found", "No such discount code.")
 
 
 def _managed_event(event_id, user):
@@ -50,15 +50,15 @@ def _event_currency(event_id):
 
 def _check(discount, event_id):
     if discount.get("valid_from") and discount.get("valid_until") and discount["valid_until"] <= discount["valid_from"]:
-        raise events.field_error("valid_until", "The code must stop being valid after it starts.")
+        raise field_error("valid_until", "The code must stop being valid after it starts.")
     if discount.get("ticket_type_ids"):
         known = {t["id"] for t in events.live_ticket_types(event_id)}
         if unknown := sorted(set(discount["ticket_type_ids"]) - known):
-            raise events.field_error("ticket_type_ids", f"The event has no ticket type {', '.join(unknown)}.")
+            raise field_error("ticket_type_ids", f"The event has no ticket type {', '.join(unknown)}.")
     if discount["kind"] == "percent" and not discount.get("percent_off"):
-        raise events.field_error("percent_off", "A percent code needs percent_off.")
+        raise field_error("percent_off", "A percent code needs percent_off.")
     if discount["kind"] == "fixed" and not discount.get("amount_off"):
-        raise events.field_error("amount_off", "A fixed code needs amount_off.")
+        raise field_error("amount_off", "A fixed code needs amount_off.")
 
 
 def view(discount):
@@ -139,8 +139,8 @@ def delete_discount(event_id, code, user):
     _change(event_id, code, user, lambda current, now: {"deleted_at": now}, "discount.deleted")
 
 
-def _invalid(message, code="discount_invalid", status=422, details=None):
-    return AppError(code, message, status=status, details=details)
+def _invalid(message, code="discount_invalid", details=None):
+    return AppError(code, message, details=details)
 
 
 def read_for_order(transaction, event_id, code, currency, now):
@@ -160,7 +160,7 @@ def read_for_order(transaction, event_id, code, currency, now):
         raise _invalid("This discount code is in another currency.")
     limit = discount["max_redemptions"]
     if limit is not None and discount["redemptions"] >= limit:
-        raise _invalid("This discount code has been used up.", code="discount_exhausted", status=409)
+        raise _invalid("This discount code has been used up.", code="discount_exhausted")
     return snapshot
 
 

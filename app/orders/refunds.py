@@ -14,11 +14,10 @@ from google.cloud import firestore
 from app.audit import service as audit
 from app.errors import AppError
 from app.firebase import db
-from app import livefeed
 from app.inventory import sales
-from app.notifications import service as notifications
 from app.orders.service import OrderState, can_manage, not_found, order_ref, view
 from app.orders.settlement import new_refund, pay_back
+from app.orders.signals import order_refunded
 from app.tickets import service as tickets
 from app.timeutil import utcnow
 
@@ -34,7 +33,7 @@ def refund_order(order_id, user, *, ticket_ids=None, reason=None):
         raise not_found()
     if not can_manage(user, snapshot.to_dict()):
         if snapshot.get("buyer_uid") == user.uid:
-            raise AppError("forbidden", "Only the event's organizer or an admin refunds orders.", status=403)
+            raise AppError("forbidden", "Only the event's organizer or an admin refunds orders.")
         raise not_found()
     ref = order_ref(order_id)
 
@@ -50,8 +49,7 @@ def refund_order(order_id, user, *, ticket_ids=None, reason=None):
         else:
             by_ticket = {u["ticket_id"]: u for u in order["units"]}
             if unknown := sorted(set(ticket_ids) - set(by_ticket)):
-                raise AppError("validation_error", "The request did not pass validation.", status=422,
-                               details={"fields": {"ticket_ids": [f"Not a ticket of this order: {t}."
+                raise AppError("validation_error", details={"fields": {"ticket_ids": [f"Not a ticket of this order: {t}."
                                                                   for t in unknown]}})
             if done := sorted(t for t in ticket_ids if by_ticket[t].get("refunded")):
                 raise AppError("already_refunded", "Some of these tickets are already refunded.",
@@ -80,7 +78,7 @@ def refund_order(order_id, user, *, ticket_ids=None, reason=None):
 
     order, record, chosen = refund(db().transaction())
     sales.forget_units(chosen)
-    notifications.notify_refund(order_id, record["id"])
-    livefeed.event_changed(order["event_id"])
     logger.info("order refunded order=%s refund=%s amount=%d", order_id, record["id"], record["amount"])
-    return view(pay_back(order, record), user)
+    order = pay_back(order, record)
+    order_refunded.send(order, refund=record)
+    return view(order, user)

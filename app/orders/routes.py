@@ -1,14 +1,16 @@
-from flask import g
+from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.auth import login_required, roles_required
 from app.inventory.schemas import IdempotencyHeader
-from app.orders import discounts, refunds, service, settlement, stats
+from app.orders import discounts, refunds, service, settlement, stats, webhooks
 from app.orders.schemas import (DiscountIn, DiscountOut, DiscountPatch, OrderCreate, OrderOut, OrderPage,
-                                OrderQuery, RefundIn, StatsOut)
+                                OrderQuery, RefundIn, StatsOut, WebhookOut)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders, discounts, refunds and sales stats")
+webhooks_blp = Blueprint("payment_webhooks", __name__, url_prefix="/api/v1",
+                         description="Payment providers' signed webhooks")
 
 MANAGERS = ("organizer", "admin")
 
@@ -110,3 +112,10 @@ def delete_discount(event_id, code):
 def get_stats(event_id):
     """Sold, held, revenue and refunds, in total and per ticket type (organizer or admin)"""
     return stats.get_event_stats(event_id, g.user)
+
+
+@webhooks_blp.route("/payments/webhooks/stripe", methods=["POST"])
+@webhooks_blp.response(200, WebhookOut)
+def stripe_webhook():
+    """Stripe's signed events; each is applied once, whatever the order or number of deliveries"""
+    return webhooks.handle_stripe_event(request.get_data(), request.headers.get("Stripe-Signature"))

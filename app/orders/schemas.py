@@ -168,3 +168,8 @@ class StatsOut(Schema):
     refunds = fields.Integer(metadata=MINOR_UNITS)
     revenue = fields.Integer(metadata=MINOR_UNITS)
     ticket_types = fields.List(fields.Nested(TicketTypeStatsOut))
+
+
+class WebhookOut(Schema):
+    received = fields.Boolean(required=True)
+    outcome = fields.String()

@@ -24,10 +24,11 @@ from app.audit import service as audit
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
-from app import livefeed
 from app.inventory import sales
 from app.inventory.holds import HoldState
+from app.inventory.signals import hold_changed
 from app.orders import discounts, pricing
+from app.orders.signals import order_released
 from app.pagination import fetch_page
 from app.payments import providers
 from app.timeutil import utcnow
@@ -55,7 +56,7 @@ def order_ref(order_id):
 
 
 def not_found():
-    return AppError("not_found", "No such order.", status=404)
+    return AppError("not_found", "No such order.")
 
 
 def is_lapsed(order, now):
@@ -117,8 +118,7 @@ def _fingerprint(hold_id, discount_code, payment_method):
 
 def _replayed(order, buyer_uid, fingerprint):
     if order["buyer_uid"] != buyer_uid or order["fingerprint"] != fingerprint:
-        raise AppError("idempotency_key_reused", "This Idempotency-Key was used for a different request.",
-                       status=422)
+        raise AppError("idempotency_key_reused", "This Idempotency-Key was used for a different request.")
     return order
 
 
@@ -146,7 +146,7 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, idem
             discount = discounts.read_for_order(transaction, hold["event_id"], discount_code, hold["currency"], now)
         items, units, totals = pricing.price_order(hold["items"], held.units, discount and discount.to_dict())
         if discount is not None and totals["discount"] == 0:
-            raise AppError("discount_invalid", "This discount code does not apply to these tickets.", status=422)
+            raise AppError("discount_invalid", "This discount code does not apply to these tickets.")
         deadline = now + ttl
         order = {
             "id": order_id, "event_id": hold["event_id"], "buyer_uid": buyer_uid, "hold_id": hold_id,
@@ -167,7 +167,7 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, idem
 
     order, converted = create(db().transaction())
     if converted:
-        livefeed.hold_changed(converted)
+        hold_changed.send(converted)
         logger.info("order created order=%s event=%s hold=%s total=%d", order_id, order["event_id"], hold_id,
                     order["total"])
     return _start_payment(order, provider)
@@ -215,7 +215,7 @@ def _end_unpaid(order_id, *, target, actor_uid, only_if_lapsed):
     order, changed = end(db().transaction())
     if changed:
         sales.forget_units(order["units"])
-        livefeed.event_changed(order["event_id"])
+        order_released.send(order)
         provider = providers.offered().get(order["payment"]["method"])
         if provider is not None:
             provider.cancel(order)

@@ -21,10 +21,9 @@ from google.cloud import firestore
 from app.audit import service as audit
 from app.errors import AppError
 from app.firebase import db
-from app import livefeed
 from app.inventory import sales
-from app.notifications import service as notifications
 from app.orders import discounts
+from app.orders.signals import order_paid, order_refunded
 from app.orders.service import PAID_STATES, OrderState, can_manage, is_lapsed, not_found, order_ref, view
 from app.payments import providers
 from app.tickets import service as tickets
@@ -108,11 +107,10 @@ def settle_order(order_id, *, provider, amount, currency, reference=None, actor_
     order, outcome, refund = settle(db().transaction())
     logger.info("payment %s order=%s provider=%s amount=%d", outcome, order_id, provider, amount)
     if outcome in {"paid", "paid_late"}:
-        notifications.notify_order_paid(order_id)
-        livefeed.event_changed(order["event_id"])
+        order_paid.send(order)
     if refund is not None:
         order = pay_back(order, refund)
-        notifications.notify_refund(order_id, refund["id"])
+        order_refunded.send(order, refund=refund)
     return {"order": order, "outcome": outcome}
 
 
@@ -145,7 +143,7 @@ def mark_paid(order_id, user):
     order = snapshot.to_dict()
     if not can_manage(user, order):
         if order["buyer_uid"] == user.uid:
-            raise AppError("forbidden", "Only the event's organizer or an admin marks orders paid.", status=403)
+            raise AppError("forbidden", "Only the event's organizer or an admin marks orders paid.")
         raise not_found()
     if order["payment"]["method"] != "manual":
         raise AppError("wrong_payment_method", "This order is paid through its payment provider.",

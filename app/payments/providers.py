@@ -49,7 +49,6 @@ def offered():
 def get_provider(name):
     provider = offered().get(name)
     if provider is None:
-        raise AppError("validation_error", "The request did not pass validation.", status=422,
-                       details={"fields": {"payment_method": [f"Not offered here; choose one of: "
+        raise AppError("validation_error", details={"fields": {"payment_method": [f"Not offered here; choose one of: "
                                                               f"{', '.join(sorted(offered()))}."]}})
     return provider

@@ -1,15 +1,9 @@
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from app.payments import providers, service
+from app.payments import providers
 
-blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment methods and provider webhooks")
-
-
-class WebhookOut(Schema):
-    received = fields.Boolean(required=True)
-    outcome = fields.String()
+blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment methods")
 
 
 class MethodsOut(Schema):
@@ -21,10 +15,3 @@ class MethodsOut(Schema):
 def list_methods():
     """The payment methods this deployment offers"""
     return {"methods": sorted(providers.offered())}
-
-
-@blp.route("/payments/webhooks/stripe", methods=["POST"])
-@blp.response(200, WebhookOut)
-def stripe_webhook():
-    """Stripe's signed events; each is applied once, whatever the order or number of deliveries"""
-    return service.handle_stripe_event(request.get_data(), request.headers.get("Stripe-Signature"))

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def _provider_error(exc):
-    return AppError("payment_provider_error", "The payment provider did not answer; try again.", status=502,
+    return AppError("payment_provider_error", "The payment provider did not answer; try again.",
                     details={"provider": "stripe", "reason": type(exc).__name__})
 
 

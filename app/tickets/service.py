@@ -116,7 +116,7 @@ def void_tickets(transaction, ticket_ids, now):
 
 
 def _not_found():
-    return AppError("not_found", "No such ticket.", status=404)
+    return AppError("not_found", "No such ticket.")
 
 
 def get_ticket(ticket_id, user):

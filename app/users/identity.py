@@ -14,30 +14,30 @@ logger = logging.getLogger(__name__)
 
 _session = requests.Session()
 
-# Identity Toolkit error messages -> (status, code, message, field)
+# Identity Toolkit error messages -> (code, message, field)
 _ERRORS = {
-    "EMAIL_EXISTS": (409, "email_taken", "An account with this e-mail address already exists.", "email"),
-    "WEAK_PASSWORD": (422, "validation_error", "The password is too weak.", "password"),
-    "INVALID_EMAIL": (422, "validation_error", "The e-mail address is not valid.", "email"),
-    "MISSING_PASSWORD": (422, "validation_error", "A password is required.", "password"),
-    "INVALID_LOGIN_CREDENTIALS": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
-    "EMAIL_NOT_FOUND": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
-    "INVALID_PASSWORD": (401, "invalid_credentials", "The e-mail address or password is wrong.", None),
-    "USER_DISABLED": (403, "user_disabled", "This account is disabled.", None),
-    "TOO_MANY_ATTEMPTS_TRY_LATER": (429, "rate_limited", "Too many attempts; try again later.", None),
-    "TOKEN_EXPIRED": (401, "invalid_refresh_token", "The refresh token is no longer valid; log in again.", None),
-    "INVALID_REFRESH_TOKEN": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
-    "USER_NOT_FOUND": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
-    "INVALID_GRANT_TYPE": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
-    "MISSING_REFRESH_TOKEN": (401, "invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "EMAIL_EXISTS": ("email_taken", "An account with this e-mail address already exists.", "email"),
+    "WEAK_PASSWORD": ("validation_error", "The password is too weak.", "password"),
+    "INVALID_EMAIL": ("validation_error", "The e-mail address is not valid.", "email"),
+    "MISSING_PASSWORD": ("validation_error", "A password is required.", "password"),
+    "INVALID_LOGIN_CREDENTIALS": ("invalid_credentials", "The e-mail address or password is wrong.", None),
+    "EMAIL_NOT_FOUND": ("invalid_credentials", "The e-mail address or password is wrong.", None),
+    "INVALID_PASSWORD": ("invalid_credentials", "The e-mail address or password is wrong.", None),
+    "USER_DISABLED": ("user_disabled", "This account is disabled.", None),
+    "TOO_MANY_ATTEMPTS_TRY_LATER": ("rate_limited", "Too many attempts; try again later.", None),
+    "TOKEN_EXPIRED": ("invalid_refresh_token", "The refresh token is no longer valid; log in again.", None),
+    "INVALID_REFRESH_TOKEN": ("invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "USER_NOT_FOUND": ("invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "INVALID_GRANT_TYPE": ("invalid_refresh_token", "The refresh token is not valid; log in again.", None),
+    "MISSING_REFRESH_TOKEN": ("invalid_refresh_token", "The refresh token is not valid; log in again.", None),
 }
 
 
 class IdentityError(AppError):
     """An Identity Toolkit refusal, with Firebase's own reason kept for callers that care."""
 
-    def __init__(self, reason, status, code, message, details=None):
-        super().__init__(code, message, status=status, details=details)
+    def __init__(self, reason, code, message=None, details=None):
+        super().__init__(code, message, details=details)
         self.reason = reason
 
 
@@ -56,7 +56,7 @@ def _post(url, payload):
                                  timeout=current_app.config["FIREBASE_HTTP_TIMEOUT"])
     except requests.RequestException as exc:
         logger.error("identity service unreachable: %s", type(exc).__name__)
-        raise AppError("auth_unavailable", "The identity service is unreachable.", status=503) from exc
+        raise AppError("auth_unavailable", "The identity service is unreachable.") from exc
     try:
         body = response.json()
     except ValueError:
@@ -67,10 +67,10 @@ def _post(url, payload):
     reason = raw.split(" ", 1)[0].split(":", 1)[0].strip()
     if reason not in _ERRORS:
         logger.error("identity service refused with %s (%s)", response.status_code, reason or "no reason")
-        raise IdentityError(reason, 502, "auth_upstream_error", "The identity service refused the request.")
-    status, code, message, field = _ERRORS[reason]
-    details = {"fields": {field: [message]}} if field and status == 422 else {}
-    raise IdentityError(reason, status, code, message, details)
+        raise IdentityError(reason, "auth_upstream_error")
+    code, message, field = _ERRORS[reason]
+    details = {"fields": {field: [message]}} if field and code == "validation_error" else {}
+    raise IdentityError(reason, code, message, details)
 
 
 def _session_from_toolkit(body):

@@ -73,7 +73,7 @@ def get_profile(user):
     """The caller's profile, created on first sight for users who signed up through a mobile SDK."""
     profile = _ensure_profile(user.uid, user.email, user.role)
     if profile.get("deleted_at"):
-        raise AppError("account_deleted", "This account has been deleted.", status=401)
+        raise AppError("account_deleted", "This account has been deleted.")
     return {**profile, "role": str(user.role), "email_verified": user.email_verified}
 
 
@@ -101,8 +101,7 @@ def register_device(uid, token, *, platform):
         ref.update({"platform": platform, "last_seen_at": now})
         return {**snapshot.to_dict(), "platform": platform, "last_seen_at": now}
     if devices.count().get()[0][0].value >= MAX_DEVICES:
-        raise AppError("too_many_devices", f"An account can register at most {MAX_DEVICES} devices.",
-                       status=409)
+        raise AppError("too_many_devices", f"An account can register at most {MAX_DEVICES} devices.")
     device = {"id": ref.id, "token": token, "platform": platform, "created_at": now, "last_seen_at": now}
     ref.set(device)
     logger.info("device registered uid=%s device=%s", uid, ref.id)
@@ -112,10 +111,10 @@ def register_device(uid, token, *, platform):
 def remove_device(uid, device_id):
     # Ids come from _device_id; anything else (".", "..", "__x__") is no document id Firestore accepts.
     if not re.fullmatch(r"[0-9a-f]{32}", device_id):
-        raise AppError("not_found", "No such device.", status=404)
+        raise AppError("not_found", "No such device.")
     ref = _profile_ref(uid).collection(DEVICES).document(device_id)
     if not ref.get().exists:
-        raise AppError("not_found", "No such device.", status=404)
+        raise AppError("not_found", "No such device.")
     ref.delete()
 
 
@@ -156,7 +155,7 @@ def set_role(uid, role):
         account = firebase.get_user(uid)
     except (UserNotFoundError, ValueError):
         # firebase_admin refuses malformed uids (over 128 characters) with ValueError.
-        raise AppError("not_found", "No such user.", status=404) from None
+        raise AppError("not_found", "No such user.") from None
     claims = dict(account.custom_claims or {})
     claims["role"] = str(role)
     firebase.set_custom_claims(uid, claims)

@@ -8,11 +8,12 @@ from google.cloud.firestore import FieldFilter
 
 from app import readcache
 from app.auth import Role
-from app.errors import AppError
+from app.errors import AppError, field_error
 from app.firebase import UserNotFoundError, db, get_firebase
 from app.pagination import fetch_page
 from app.textfold import fold
 from app.timeutil import utcnow
+from app.venues.signals import venue_details_changed, venue_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def seat_count(seat_map):
 
 
 def _not_found():
-    return AppError("not_found", "No such venue.", status=404)
+    return AppError("not_found", "No such venue.")
 
 
 def _ref(venue_id):
@@ -40,11 +41,6 @@ def _ref(venue_id):
 
 def _family(venue_id):
     return f"venue:{venue_id}"
-
-
-def _field_error(field, message):
-    return AppError("validation_error", "The request did not pass validation.", status=422,
-                    details={"fields": {field: [message]}})
 
 
 def _load(venue_id):
@@ -103,7 +99,7 @@ def list_venues(*, viewer=None, city=None, limit, cursor=None):
 
 def create_venue(user, *, name, address, city, country, capacity, geo=None, seat_map=None, venue_id=None):
     if seat_map and seat_count(seat_map) > capacity:
-        raise _field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
+        raise field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
     ref = _ref(venue_id) if venue_id else db().collection(VENUES).document()
     now = utcnow()
     venue = {"id": ref.id, "name": name, "name_key": fold(name), "address": address, "city": city,
@@ -112,7 +108,7 @@ def create_venue(user, *, name, address, city, country, capacity, geo=None, seat
     try:
         ref.create(venue)
     except gexc.AlreadyExists:
-        raise AppError("already_exists", "A venue with this id exists.", status=409) from None
+        raise AppError("already_exists", "A venue with this id exists.") from None
     logger.info("venue created venue=%s owner=%s", ref.id, user.uid)
     return _view(venue, user)
 
@@ -126,7 +122,7 @@ def _transact(ref, user, change):
         if venue is None or venue.get("deleted_at"):
             raise _not_found()
         if not can_manage_venue(user, venue):
-            raise AppError("forbidden", "Only the venue's owner or an admin may change it.", status=403)
+            raise AppError("forbidden", "Only the venue's owner or an admin may change it.")
         updates = {**change(venue), "updated_at": utcnow()}
         transaction.update(ref, updates)
         return venue, {**venue, **updates}
@@ -136,15 +132,8 @@ def _transact(ref, user, change):
     return before, after
 
 
-def _events():
-    # events imports this module for venue look-ups; importing it at call time avoids the cycle.
-    from app.events import service as events
-
-    return events
-
-
 def _require_unused(venue_id, message):
-    if _events().has_active_events(venue_id):
+    if any(in_use for _, in_use in venue_in_use.send(venue_id)):
         raise AppError("venue_in_use", message)
 
 
@@ -155,7 +144,7 @@ def update_venue(venue_id, user, **changes):
         seat_map = changes.get("seat_map", venue.get("seat_map"))
         capacity = changes.get("capacity", venue["capacity"])
         if seat_map and seat_count(seat_map) > capacity:
-            raise _field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
+            raise field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
         updates = dict(changes)
         if "name" in changes:
             updates["name_key"] = fold(changes["name"])
@@ -165,7 +154,7 @@ def update_venue(venue_id, user, **changes):
 
     before, after = _transact(_ref(venue_id), user, change)
     if any(before.get(f) != after.get(f) for f in EVENT_FIELDS):
-        _events().sync_venue_details(after)
+        venue_details_changed.send(after, before=before)
     logger.info("venue updated venue=%s fields=%s", venue_id, sorted(changes))
     return _view(after, user)
 
@@ -183,9 +172,9 @@ def _require_staff_account(uid):
     try:
         account = get_firebase().get_user(uid)
     except (UserNotFoundError, ValueError):
-        raise _field_error("uid", "No user has this uid.") from None
+        raise field_error("uid", "No user has this uid.") from None
     if (account.custom_claims or {}).get("role") != Role.STAFF:
-        raise _field_error("uid", "Only users with the staff role can be venue staff.")
+        raise field_error("uid", "Only users with the staff role can be venue staff.")
 
 
 def add_venue_staff(venue_id, user, staff_uid):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import time_machine
 
+from app.events import lifecycle
 from app.inventory import service as inventory
 from app.livefeed.publisher import EXTENSION
 from app.timeutil import utcnow
@@ -62,6 +63,23 @@ def test_an_expired_hold_is_published_when_the_sweeper_ends_it(app, make_sale, m
         feed.flush()
         assert feed.hold(buyer.uid, hold["id"])["state"] == "expired"
         assert feed.availability(sale.id)[sale.general["id"]]["remaining"] == 2
+
+
+def test_completing_and_cancelling_an_event_are_published(app, make_sale, make_user, feed):
+    ended, called_off = make_sale(capacity=2), make_sale(capacity=2)
+    assert ended.hold(make_user(), 1).status_code == 201
+    assert called_off.hold(make_user(), 1).status_code == 201
+    feed.flush()
+    assert feed.get(f"live/events/{ended.id}/availability")["event_status"] == "published"
+
+    response = app.test_client().post(f"/api/v1/events/{called_off.id}/cancel", headers=called_off.owner.headers)
+    assert response.status_code == 200
+    with time_machine.travel(utcnow() + timedelta(days=31)):
+        with app.app_context():
+            assert lifecycle.complete_ended_events() == 1
+    feed.flush()
+    assert feed.get(f"live/events/{ended.id}/availability")["event_status"] == "completed"
+    assert feed.get(f"live/events/{called_off.id}/availability")["event_status"] == "cancelled"
 
 
 def test_seat_states_are_published(make_sale, make_user, feed):

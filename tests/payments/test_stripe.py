@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from app.payments.service import PAYMENT_EVENTS
+from app.orders.webhooks import PAYMENT_EVENTS
 from app.timeutil import utcnow
 from tests.orders.conftest import error
 from tests.payments.stripe_stub import webhook

@@ -1,4 +1,4 @@
-"""Provider webhooks: verified, applied once each, in any order.
+"""Payment providers' webhooks: verified, applied once each, in any order.
 
 Each event is applied in one transaction together with a marker document
 named after the provider's event id, created only if absent: a redelivered
@@ -23,7 +23,7 @@ FAILURES = {"payment_intent.payment_failed": "failed", "payment_intent.canceled"
 
 def _marker(provider, event_id):
     if not isinstance(event_id, str) or not event_id.replace("_", "").isalnum() or len(event_id) > 255:
-        raise AppError("bad_request", "The event has no usable id.", status=400)
+        raise AppError("bad_request", "The event has no usable id.")
     return db().collection(PAYMENT_EVENTS).document(f"{provider}_{event_id}")
 
 
@@ -31,12 +31,11 @@ def handle_stripe_event(payload, signature):
     """Verify and apply one Stripe webhook delivery; returns ``{"received", "outcome"}``."""
     provider = providers.offered().get("stripe")
     if provider is None:
-        raise AppError("not_found", "Stripe is not configured here.", status=404)
+        raise AppError("not_found", "Stripe is not configured here.")
     try:
         event = provider.parse_event(payload, signature)
     except (stripe.SignatureVerificationError, ValueError):
-        raise AppError("invalid_signature", "The Stripe-Signature header does not match the body.",
-                       status=400) from None
+        raise AppError("invalid_signature", "The Stripe-Signature header does not match the body.") from None
     ref = _marker("stripe", event.id)
     if ref.get().exists:
         return {"received": True, "outcome": "duplicate"}
