@@ -7,6 +7,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import auth, firebase, monitoring, security
+from app.checkout import kinds
 from app.config import Config, load_config
 from app.errors import register_error_handlers
 from app.extensions import api, cache, limiter
@@ -15,7 +16,9 @@ from app.logging import configure_logging, init_request_logging
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Packages that connect signal receivers in their __init__: importing them is what wires them,
 # also in a process (the scheduler) that serves none of their routes.
-LISTENERS = ("app.events", "app.livefeed", "app.notifications")
+LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders")
+# What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
+LINE_KINDS = ("app.tickets.kind:TicketKind",)
 
 
 def _resolve_config(config):
@@ -74,6 +77,9 @@ def create_app(config=None):
     _register_blueprints(app)
     for package in LISTENERS:
         importlib.import_module(package)
+    for path in LINE_KINDS:
+        module, name = path.split(":")
+        kinds.register(app, getattr(importlib.import_module(module), name)())
     register_error_handlers(app)
     _register_commands(app)
     return app
@@ -82,8 +88,8 @@ def create_app(config=None):
 def _register_blueprints(app):
     from app.audit.routes import blp as audit_blp
     from app.checkin.routes import blp as checkin_blp
+    from app.checkout.routes import blp as checkout_blp
     from app.events.routes import blp as events_blp
-    from app.inventory.routes import blp as inventory_blp
     from app.notifications.routes import blp as notifications_blp
     from app.orders.routes import blp as orders_blp
     from app.orders.routes import webhooks_blp
@@ -92,8 +98,8 @@ def _register_blueprints(app):
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
-    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp, orders_blp, webhooks_blp, payments_blp,
-                      tickets_blp, audit_blp, checkin_blp, notifications_blp):
+    for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
+                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
 

@@ -104,6 +104,10 @@ class Config:
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+        # Refunds (app/orders/refund_queue.py) are sent by the scheduler until the provider confirms them.
+        self.REFUND_MAX_ATTEMPTS = _int(environ, "REFUND_MAX_ATTEMPTS", 8)
+        self.REFUND_BACKOFF_SECONDS = _int(environ, "REFUND_BACKOFF_SECONDS", 60)
+        self.REFUND_BACKOFF_MAX_SECONDS = _int(environ, "REFUND_BACKOFF_MAX_SECONDS", 3600)
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
 

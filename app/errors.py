@@ -59,6 +59,7 @@ CATALOGUE = {
     "capacity_below_taken": Entry(409, "More units are already sold or held."),
     "section_taken": Entry(409, "Another ticket type of this event already sells these sections."),
     "seats_taken": Entry(409, "Seats in the sections being removed are held or sold."),
+    "currency_locked": Entry(409, "The event has sold in its currency; it cannot change."),
     "venue_in_use": Entry(409, "Events still use this venue."),
     "too_many_staff": Entry(409, "The venue has as many staff members as it may."),
     "too_many_devices": Entry(409, "The account has as many devices as it may."),
@@ -74,6 +75,9 @@ CATALOGUE = {
     "already_refunded": Entry(409, "Some of these are already refunded."),
     "below_redemptions": Entry(409, "The code has been redeemed more times than that."),
     "discount_exhausted": Entry(409, "This discount code has been used up."),
+    "request_in_progress": Entry(409, "The same request is being processed; try again in a moment.", 1),
+    "payment_not_startable": Entry(409, "This order's payment cannot be started now."),
+    "checked_in": Entry(409, "A ticket to refund has admitted someone at the door."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
@@ -84,6 +88,7 @@ CATALOGUE = {
     "per_order_limit": Entry(422, "More than the per-order limit."),
     "discount_invalid": Entry(422, "This discount code does not apply."),
     "discount_not_valid_now": Entry(422, "This discount code is not valid now."),
+    "amount_not_chargeable": Entry(422, "The payment provider cannot charge this amount in this currency."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
     # 5xx

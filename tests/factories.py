@@ -1,5 +1,6 @@
 """Factories for every test: venues, events, ticket types, sales (holds) and shops (orders) made through the
-services and the API, owned by test users."""
+services and the API, owned by test users. ``Shop`` is the one way tests take a hold to an order to a payment,
+whatever the event they sell for (``shop_for``)."""
 import threading
 from datetime import timedelta
 
@@ -88,9 +89,12 @@ class Sale:
     def id(self):
         return self.event["id"]
 
-    def hold(self, user, quantity=1, *, seats=None, key=None, ticket_type=None):
-        body = {"seats": seats} if seats else {
-            "items": [{"ticket_type_id": (ticket_type or self.general)["id"], "quantity": quantity}]}
+    def hold(self, user, quantity=1, *, seats=None, key=None, ticket_type=None, lines=()):
+        """Hold ``quantity`` general-admission units (none when 0), or ``seats``, and any other ``lines``."""
+        items = list(lines)
+        if quantity and not seats:
+            items.insert(0, {"ticket_type_id": (ticket_type or self.general)["id"], "quantity": quantity})
+        body = {**({"seats": seats} if seats else {}), **({"items": items} if items else {})}
         headers = {**user.headers, **({"Idempotency-Key": key} if key else {})}
         return self.client.post(f"/api/v1/events/{self.id}/holds", json=body, headers=headers)
 
@@ -157,8 +161,9 @@ class Shop:
         assert response.status_code == 201, response.json
         return response.json
 
-    def order(self, buyer, hold_id, *, method="manual", code=None, key=None):
-        body = {"hold_id": hold_id, "payment_method": method, **({"discount_code": code} if code else {})}
+    def order(self, buyer, hold_id, *, method="manual", code=None, key=None, tip=None):
+        body = {"hold_id": hold_id, "payment_method": method, **({"discount_code": code} if code else {}),
+                **({"tip": tip} if tip is not None else {})}
         headers = {**buyer.headers, **({"Idempotency-Key": key} if key else {})}
         return self.client.post("/api/v1/orders", json=body, headers=headers)
 
@@ -177,8 +182,12 @@ class Shop:
     def cancel(self, user, order_id):
         return self.client.post(f"/api/v1/orders/{order_id}/cancel", headers=user.headers)
 
-    def refund(self, user, order_id, ticket_ids=None):
-        body = {"ticket_ids": ticket_ids} if ticket_ids else {}
+    def refund(self, user, order_id, ticket_ids=None, **body):
+        """Refund the tickets, or with neither tickets nor line_ids in ``body``, the whole order."""
+        if ticket_ids:
+            body["ticket_ids"] = ticket_ids
+        elif "line_ids" not in body:
+            body["whole_order"] = True
         return self.client.post(f"/api/v1/orders/{order_id}/refunds", json=body, headers=user.headers)
 
     def paid(self, buyer, quantity=1, **kwargs):
@@ -202,3 +211,9 @@ def make_shop(make_sale):
         return Shop(make_sale(capacity, **kwargs))
 
     return build
+
+
+def shop_for(client, owner, event):
+    """A Shop selling the first ticket type of an event made elsewhere."""
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types", headers=owner.headers).json[0]
+    return Shop(Sale(client, owner, event, general, None))

@@ -24,8 +24,11 @@ from google.cloud.firestore_v1.types import StructuredQuery
 
 from app.auth import Role
 from app.events import lifecycle
-from app.inventory.service import expire_holds
-from app.orders.service import expire_orders
+from app.checkout.service import expire_holds
+from app.orders.cancellation import settle_cancelled_events
+from app.orders.refund_queue import send_refunds
+from app.orders.unpaid import expire_orders
+from app.singleflight import sweep_flights
 from app.timeutil import utcnow
 
 INDEXES = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
@@ -120,12 +123,26 @@ def orders_journey(app, client, owner, make_user, make_event):
     assert client.get("/api/v1/tickets", headers=buyer.headers).status_code == 200
     assert client.get(f"/api/v1/events/{event['id']}/discounts", headers=owner.headers).status_code == 200
     assert client.get(f"/api/v1/events/{event['id']}/stats", headers=owner.headers).status_code == 200
-    assert client.post(f"/api/v1/orders/{order['id']}/refunds", json={}, headers=owner.headers).status_code == 201
+    assert client.post(f"/api/v1/orders/{order['id']}/refunds", json={"whole_order": True},
+                       headers=owner.headers).status_code == 201
     for query in ("", "?action=order.refunded", f"?event_id={event['id']}", f"?actor_uid={owner.uid}",
                   f"?action=order.refunded&event_id={event['id']}"):
         assert client.get(f"/api/v1/admin/audit{query}", headers=admin.headers).status_code == 200
+    for query in ("", "?state=parked"):
+        assert client.get(f"/api/v1/admin/refunds{query}", headers=admin.headers).status_code == 200
+    paid_hold = client.post(holds, json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]},
+                            headers=buyer.headers).json
+    paid = client.post("/api/v1/orders", json={"hold_id": paid_hold["id"], "payment_method": "manual"},
+                       headers=buyer.headers).json
+    assert client.post(f"/api/v1/orders/{paid['id']}/mark-paid", headers=owner.headers).status_code == 200
+    assert client.post(holds, json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]},
+                       headers=buyer.headers).status_code == 201
+    assert client.post(f"/api/v1/events/{event['id']}/cancel", headers=owner.headers).status_code == 200
     with app.app_context():
         expire_orders()
+        send_refunds()
+        settle_cancelled_events()
+        sweep_flights()
 
 
 def checkin_journey(client, owner, make_user, make_event):

@@ -120,7 +120,8 @@ def upload_offline_scans(event_id, user, *, scans):
     event = service.require_door(event_id, user)
     now = utcnow()
     if late := [s["nonce"] for s in scans if s["scanned_at"] > now + CLOCK_SKEW]:
-        raise AppError("validation_error", details={"fields": {"scans": [f"Scanned in the future: {nonce}." for nonce in late]}})
+        raise AppError("validation_error",
+                       details={"fields": {"scans": [f"Scanned in the future: {nonce}." for nonce in late]}})
     if len({s["nonce"] for s in scans}) != len(scans):
         raise AppError("validation_error", details={"fields": {"scans": ["Each scan needs its own nonce."]}})
     recorded = {}

@@ -190,6 +190,7 @@ def _decide(transaction, event, ticket_id, scan, ticket_snap, entry_snap):
              "by_uid": scan["by_uid"], "entries": 1, "updated_at": scan["recorded_at"]}
     if not entry_snap.exists:
         transaction.create(entry_ref(ticket_id), entry)
+        tickets.mark_used(transaction, ticket_id, at=scan["scanned_at"], gate=scan["gate"])
         return {**outcome, "result": CheckinResult.OK, "first_entry": True, "ticket_doc": ticket}
     first = entry_snap.to_dict()
     if _reentry_allowed(event["id"], ticket["ticket_type_id"]):
@@ -233,7 +234,7 @@ def record_scan(event, code, scan):
 
     record, replayed = apply(db().transaction())
     if record["code_digest"] != digest:
-        raise AppError("nonce_reused", "This nonce was already used for another code; send a fresh nonce per scan.", details={"nonce": scan["nonce"]})
+        raise AppError("nonce_reused", details={"nonce": scan["nonce"]})
     if not replayed:
         logger.info("checkin event=%s ticket=%s gate=%s source=%s result=%s", event["id"], ticket_id,
                     scan["gate"], scan["source"], record["result"])

@@ -7,7 +7,7 @@ from app.events.service import EventStatus
 from app.events.ticket_types import TicketKind
 from app.money import CURRENCIES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.venues.schemas import SECTION_ID
+from app.venues.schemas import SECTION_ID, TAX_CATEGORY
 
 CATEGORIES = ("music", "theatre", "comedy", "dance", "sports", "conference", "festival", "family", "film",
               "exhibition", "other")
@@ -121,6 +121,10 @@ class TicketTypePatch(Schema):
                            metadata={"description": "Seated only: seat-map sections this type sells."})
     per_order_limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
     allow_reentry = fields.Boolean(metadata={"description": "Whether a checked-in ticket may enter again."})
+    service_fee = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_PRICE), metadata={
+        "description": "Booking fee per ticket, in minor units, added to the price (untaxed)."})
+    tax_category = fields.String(validate=TAX_CATEGORY, metadata={
+        "description": "Which of the venue's tax rates applies; default 'ticket'."})
     sales_starts_at = fields.AwareDateTime(allow_none=True)
     sales_ends_at = fields.AwareDateTime(allow_none=True,
                                          metadata={"description": "Default and latest: the event's start."})
@@ -166,6 +170,8 @@ class TicketTypeOut(Schema):
     sections = fields.List(fields.String(), allow_none=True)
     per_order_limit = fields.Integer()
     allow_reentry = fields.Boolean()
+    service_fee = fields.Integer()
+    tax_category = fields.String(allow_none=True)
     sales_starts_at = fields.DateTime(allow_none=True)
     sales_ends_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -70,13 +70,28 @@ def can_manage_event(user, event):
 
 
 def manages_event(user, event_id):
-    """Whether the user organizes the event (or is an admin); False for events they cannot see."""
+    """Whether the user organizes the event (or is an admin). A deleted event's orders, refunds and tickets
+    are still its organizer's to manage, so this sees deleted events too."""
     if user is None or user.role not in (Role.ADMIN, Role.ORGANIZER):
         return False
     try:
-        return can_manage_event(user, get_event(event_id, viewer=user))
+        event = _record(event_id)
     except AppError:
         return False
+    return event is not None and can_manage_event(user, event)
+
+
+def managed_event(event_id, user):
+    """The event, deleted or not, for its organizer and admins: what they manage its sales by.
+    404 for events the user cannot see, 403 for those they only see."""
+    try:
+        event = _record(event_id)
+    except AppError:
+        event = None
+    if event is not None and event.get("deleted_at") and can_manage_event(user, event):
+        return event
+    require_manageable(event, user)
+    return event
 
 
 def can_work_event(user, event):
@@ -105,16 +120,34 @@ def require_open(event):
                        details={"status": event["status"]})
 
 
-def get_event(event_id, *, viewer=None):
-    """A published, cancelled or completed event; drafts only for their owner and admins."""
+def _record(event_id):
+    """The stored event, deleted or not, through the read cache; None when there is none."""
     def read():
         snapshot = event_ref(event_id).get()
         return snapshot.to_dict() if snapshot.exists else None
 
-    event = readcache.cached(_family(event_id), "record", read)
+    return readcache.cached(_family(event_id), "record", read)
+
+
+def get_event(event_id, *, viewer=None):
+    """A published, cancelled or completed event; drafts only for their owner and admins."""
+    event = _record(event_id)
     if not _visible(event, viewer):
         raise not_found()
     return event
+
+
+def read_event(tx, event_id):
+    """The event as stored, read inside the caller's transaction (past every cache): a sale racing a
+    cancellation is serialised with it. None when there is none."""
+    snapshot = tx.get(event_ref(event_id))
+    return snapshot.to_dict() if snapshot.exists else None
+
+
+def cancelled_since(moment):
+    """Ids of events cancelled at or after ``moment``, oldest first."""
+    query = db().collection(EVENTS).where(filter=FieldFilter("cancelled_at", ">=", moment)).order_by("cancelled_at")
+    return [doc.id for doc in query.select([]).stream()]
 
 
 def live_ticket_types(event_id, *, transaction=None):

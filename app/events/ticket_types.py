@@ -11,8 +11,8 @@ from app.events import service as events
 from app.events.service import TICKET_TYPES
 from app.events.signals import ticket_types_changed
 from app.firebase import db
-from app.inventory import capacity as inventory_capacity
-from app.inventory import service as inventory
+from app.inventory import capacity as resizing
+from app.inventory import units
 from app.timeutil import utcnow
 from app.venues import service as venues
 
@@ -63,6 +63,19 @@ def _in_transaction(event_id, user, work):
     return result
 
 
+def unit_scope(event_id, ticket_type):
+    """Where a ticket type's units are named: seats within their event, so no two ticket types ever sell one
+    seat; general-admission units within their ticket type."""
+    if ticket_type["kind"] == TicketKind.SEATED:
+        return f"{event_id}/seat"
+    return f"{event_id}/{ticket_type['id']}"
+
+
+def _taken(ticket_type_id):
+    """Units of the ticket type that are sold or in an unexpired hold or unpaid order."""
+    return units.count_live_units(ticket_type_id, utcnow(), exclude_retired=True)
+
+
 def _check_sales_window(starts, ends, event):
     if ends and ends > event["starts_at"]:
         raise field_error("sales_ends_at", "Sales must end by the time the event starts.")
@@ -90,8 +103,8 @@ def _seats(event, sections, others):
 
 
 def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=None, sections=None,
-                       per_order_limit=10, allow_reentry=False, sales_starts_at=None, sales_ends_at=None,
-                       ticket_type_id=None):
+                       per_order_limit=10, allow_reentry=False, service_fee=0, tax_category=None,
+                       sales_starts_at=None, sales_ends_at=None, ticket_type_id=None):
     if ticket_type_id:
         ref = _ref(event_id, ticket_type_id)
     else:
@@ -108,12 +121,14 @@ def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=
         if seated:
             seats = _seats(event, sections, others)
             # Seats a deleted or changed ticket type retired come back on sale here.
-            inventory_capacity.resize_seated(transaction, event_id, {"id": ref.id}, [], seats)
+            resizing.resize_named(transaction, ref.id, unit_scope(event_id, {"id": ref.id, "kind": kind}), [],
+                                  seats)
         ticket_type = {
             "id": ref.id, "event_id": event_id, "name": name, "price": price, "currency": currency,
             "kind": kind, "sections": sorted(set(sections)) if seated else None,
             "capacity": len(seats) if seated else capacity,
-            "per_order_limit": per_order_limit, "allow_reentry": allow_reentry, "sales_starts_at": sales_starts_at,
+            "per_order_limit": per_order_limit, "allow_reentry": allow_reentry, "service_fee": service_fee,
+            "tax_category": tax_category, "sales_starts_at": sales_starts_at,
             "sales_ends_at": sales_ends_at, "created_at": now, "updated_at": now, "deleted_at": None,
         }
         transaction.create(ref, ticket_type)
@@ -143,8 +158,11 @@ def update_ticket_type(event_id, ticket_type_id, user, **changes):
         others = [t for t in events.live_ticket_types(event_id, transaction=transaction)
                   if t["id"] != ticket_type_id]
         merged = {**current, **changes}
-        if "currency" in changes:
+        if "currency" in changes and changes["currency"] != current["currency"]:
             _check_currency(changes["currency"], others)
+            if any(_taken(t["id"]) for t in [current, *others]):
+                raise AppError("currency_locked", "Tickets of this event are sold or held in "
+                               f"{current['currency']}; its currency can no longer change.")
         _check_sales_window(merged["sales_starts_at"], merged["sales_ends_at"], event)
         updates = dict(changes)
         if current["kind"] == TicketKind.SEATED:
@@ -153,14 +171,16 @@ def update_ticket_type(event_id, ticket_type_id, user, **changes):
             if "sections" in changes:
                 seats = _seats(event, changes["sections"], others)
                 old_seats = _seats(event, current["sections"], [])
-                inventory_capacity.resize_seated(transaction, event_id, current, old_seats, seats)
+                resizing.resize_named(transaction, ticket_type_id, unit_scope(event_id, current), old_seats, seats)
                 updates["sections"] = sorted(set(changes["sections"]))
                 updates["capacity"] = len(seats)
         elif "sections" in changes:
             raise field_error("sections", "Only seated ticket types have sections.")
         elif changes.get("capacity", current["capacity"]) != current["capacity"]:
-            updates.update(inventory_capacity.resize_general_admission(transaction, event_id, current,
-                                                                       changes["capacity"]))
+            updates.update(resizing.resize_numbered(
+                transaction, ticket_type_id, unit_scope(event_id, current),
+                unit_count=current.get("unit_count") or current["capacity"], capacity=current["capacity"],
+                new_capacity=changes["capacity"]))
         updates["updated_at"] = utcnow()
         transaction.update(ref, updates)
         return {**current, **updates}
@@ -175,11 +195,10 @@ def delete_ticket_type(event_id, ticket_type_id, user):
 
     def work(event, transaction):
         _read_live(ref, transaction)
-        taken = inventory.count_taken_units(event_id, ticket_type_id)
-        if taken:
+        if taken := _taken(ticket_type_id):
             raise AppError("ticket_type_in_use", f"{taken} units are already sold or held.",
                            details={"taken": taken})
-        inventory_capacity.restore_retired(transaction, ticket_type_id)
+        resizing.restore_retired(transaction, ticket_type_id)
         now = utcnow()
         transaction.update(ref, {"deleted_at": now, "updated_at": now})
 

@@ -1,14 +1,19 @@
 """Sellable units as claim documents: the one source of truth for what is taken.
 
-Every unit a ticket type can sell has a claim document id: a general-admission
-ticket type of N units has units 0..N-1, a seated one has one unit per seat.
-A unit is taken while a claim document for it exists and is live
-(``live_until`` in the future): held claims live until the hold expires,
-sold and retired claims forever. Claiming is ``create()`` of that document,
-so two buyers can never take one unit, and no transaction reads anything on
-the hot path. Taking over an expired claim is a transaction on that one claim.
+Whatever a venue sells in limited numbers is a *pool* of units, each with a
+claim document id: a general-admission ticket type of N units has units
+0..N-1, a seated one has one unit per seat, a parking zone one per space and
+time slot, a scarf one per item in stock. A unit is taken while a claim
+document for it exists and is live (``live_until`` in the future): held claims
+live until the hold expires, sold and retired claims forever. Claiming is
+``create()`` of that document, so two buyers can never take one unit, and no
+transaction reads anything on the hot path. Taking over an expired claim is a
+transaction on that one claim.
 
-Ids are hashes, not sequences: Firestore hot-spots on sequential keys.
+A unit's id is a hash of its *scope* and its key, so units of one scope are
+the same documents whichever pool sells them (a seat is scoped to its event:
+two ticket types can never sell it twice). Ids are hashes, not sequences:
+Firestore hot-spots on sequential keys.
 """
 import hashlib
 import random
@@ -37,9 +42,7 @@ class UnitState(StrEnum):
     RETIRED = "retired"
 
 
-def unit_id(event_id, ticket_type_id, unit):
-    """A general-admission unit is numbered within its ticket type; a seat is named within its event."""
-    scope = f"{event_id}/seat" if isinstance(unit, str) else f"{event_id}/{ticket_type_id}"
+def unit_id(scope, unit):
     return hashlib.sha256(f"{scope}/{unit}".encode()).hexdigest()[:24]
 
 
@@ -53,20 +56,21 @@ def collided_document(error):
     return (match.group(1), match.group(2)) if match else (None, None)
 
 
-def _live_query(ticket_type_id, now):
+def _live_query(pool, now):
     return (db().collection(UNITS)
-            .where(filter=FieldFilter("ticket_type_id", "==", ticket_type_id))
+            .where(filter=FieldFilter("pool", "==", pool))
             .where(filter=FieldFilter("live_until", ">", now)))
 
 
-def live_units(ticket_type_id, now):
-    """{unit: (state, live_until)} of the ticket type's live claims, reading only those fields."""
-    docs = _live_query(ticket_type_id, now).select(["unit", "state", "live_until"]).stream()
+def live_units(pool, now):
+    """{unit: (state, live_until)} of the pool's live claims, reading only those fields."""
+    docs = _live_query(pool, now).select(["unit", "state", "live_until"]).stream()
     return {doc.get("unit"): (doc.get("state"), doc.get("live_until")) for doc in docs}
 
 
-def count_live_units(ticket_type_id, now, *, exclude_retired=False):
-    query = _live_query(ticket_type_id, now)
+def count_live_units(pool, now, *, exclude_retired=False):
+    """Units of the pool that are held, sold (or retired, unless excluded) as of ``now``."""
+    query = _live_query(pool, now)
     total = AggregationQuery(query).count(alias="n").get()[0][0].value
     if not exclude_retired:
         return total
@@ -74,16 +78,28 @@ def count_live_units(ticket_type_id, now, *, exclude_retired=False):
     return total - AggregationQuery(retired).count(alias="n").get()[0][0].value
 
 
-def retired_refs(ticket_type_id):
-    query = (db().collection(UNITS).where(filter=FieldFilter("ticket_type_id", "==", ticket_type_id))
+def count_sold_units(pool):
+    query = (db().collection(UNITS).where(filter=FieldFilter("pool", "==", pool))
+             .where(filter=FieldFilter("state", "==", UnitState.SOLD)))
+    return AggregationQuery(query).count(alias="n").get()[0][0].value
+
+
+def count_pool(pool, now):
+    """{"sold", "held"}: the pool's sold units and units in unexpired holds or unpaid orders, as of ``now``."""
+    sold = count_sold_units(pool)
+    return {"sold": sold, "held": count_live_units(pool, now, exclude_retired=True) - sold}
+
+
+def retired_refs(pool):
+    query = (db().collection(UNITS).where(filter=FieldFilter("pool", "==", pool))
              .where(filter=FieldFilter("state", "==", UnitState.RETIRED)))
     return [doc.reference for doc in query.select([]).stream()]
 
 
-def claim(event_id, ticket_type_id, unit, *, hold_id, buyer_uid, live_until, now, state=UnitState.HELD):
+def claim(pool, unit, *, hold_id, buyer_uid, live_until, now, state=UnitState.HELD, order_id=None):
     return {
-        "event_id": event_id, "ticket_type_id": ticket_type_id, "unit": unit, "hold_id": hold_id,
-        "buyer_uid": buyer_uid, "order_id": None, "state": str(state), "live_until": live_until, "created_at": now,
+        "pool": pool, "unit": unit, "hold_id": hold_id, "buyer_uid": buyer_uid, "order_id": order_id,
+        "state": str(state), "live_until": live_until, "created_at": now,
     }
 
 
@@ -99,28 +115,28 @@ class TakenHint:
     It also keeps concurrent buyers apart. Units another request of this
     process is trying right now come last, so this process's threads do not
     race each other. And each process may own a lane, every ``lanes``-th unit
-    of a ticket type, which it offers first: gunicorn gives every worker its
+    of a pool, which it offers first: gunicorn gives every worker its
     own (gunicorn.conf.py), so workers meet only once a lane is sold. Outside
     its lane a process offers units a probe (one batched read) saw free.
 
-    It remembers the ``max_ticket_types`` ticket types it used last, so a
+    It remembers the ``max_pools`` pools it used last, so a
     long-lived worker does not grow with every sale it ever served.
     """
 
-    def __init__(self, max_ticket_types=512):
+    def __init__(self, max_pools=512):
         self._taken = {}
         self._trying = {}
         self._seen_free = {}
         self._recent = OrderedDict()
-        self._max_ticket_types = max_ticket_types
+        self._max_pools = max_pools
         self._lock = threading.Lock()
         self.lane, self.lanes = 0, 1
 
-    def _use(self, ticket_type_id):
-        """Note a use of the ticket type's memory, forgetting the least recently used beyond the limit."""
-        self._recent[ticket_type_id] = None
-        self._recent.move_to_end(ticket_type_id)
-        while len(self._recent) > self._max_ticket_types:
+    def _use(self, pool):
+        """Note a use of the pool's memory, forgetting the least recently used beyond the limit."""
+        self._recent[pool] = None
+        self._recent.move_to_end(pool)
+        while len(self._recent) > self._max_pools:
             stale, _ = self._recent.popitem(last=False)
             self._taken.pop(stale, None)
             self._seen_free.pop(stale, None)
@@ -137,15 +153,15 @@ class TakenHint:
             yield flight
         finally:
             with self._lock:
-                for ticket_type_id, unit in flight:
-                    trying = self._trying[ticket_type_id]
+                for pool, unit in flight:
+                    trying = self._trying[pool]
                     trying[unit] -= 1
                     if trying[unit] <= 0:
                         del trying[unit]
                     if not trying:
-                        del self._trying[ticket_type_id]
+                        del self._trying[pool]
 
-    def candidates(self, ticket_type_id, units, count, now, flight, exclude=(), scope="all"):
+    def candidates(self, pool, units, count, now, flight, exclude=(), scope="all"):
         """Up to ``count`` of ``units`` believed free, set aside for ``flight`` (see ``trying``).
 
         ``scope`` "own": this lane's units and those a probe saw free, none that
@@ -153,10 +169,10 @@ class TakenHint:
         "all": both, then the units other requests here are trying.
         """
         with self._lock:
-            self._use(ticket_type_id)
-            taken = self._taken.get(ticket_type_id, {})
-            trying = self._trying.get(ticket_type_id, Counter())
-            seen = self._seen_free.get(ticket_type_id, set())
+            self._use(pool)
+            taken = self._taken.get(pool, {})
+            trying = self._trying.get(pool, Counter())
+            seen = self._seen_free.get(pool, set())
 
             def free(unit):
                 return unit not in exclude and taken.get(unit, now) <= now
@@ -180,16 +196,16 @@ class TakenHint:
                 for tier in tiers:
                     picks += random.sample(tier, min(count - len(picks), len(tier)))
             if picks:
-                self._trying[ticket_type_id] = trying
+                self._trying[pool] = trying
                 trying.update(picks)
-            flight.extend((ticket_type_id, unit) for unit in picks)
+            flight.extend((pool, unit) for unit in picks)
         return picks
 
-    def seen_free(self, ticket_type_id, units):
+    def seen_free(self, pool, units):
         """A probe found these unclaimed: offer them before guessing outside this lane."""
         with self._lock:
-            self._use(ticket_type_id)
-            self._seen_free.setdefault(ticket_type_id, set()).update(units)
+            self._use(pool)
+            self._seen_free.setdefault(pool, set()).update(units)
 
     @staticmethod
     def _sample(units, count, wanted):
@@ -203,19 +219,19 @@ class TakenHint:
                     break
         return picks
 
-    def mark(self, ticket_type_id, unit, live_until):
+    def mark(self, pool, unit, live_until):
         with self._lock:
-            self._use(ticket_type_id)
-            self._taken.setdefault(ticket_type_id, {})[unit] = live_until
+            self._use(pool)
+            self._taken.setdefault(pool, {})[unit] = live_until
 
-    def replace(self, ticket_type_id, live):
+    def replace(self, pool, live):
         with self._lock:
-            self._use(ticket_type_id)
-            self._taken[ticket_type_id] = dict(live)
+            self._use(pool)
+            self._taken[pool] = dict(live)
 
-    def forget(self, ticket_type_id, units):
+    def forget(self, pool, units):
         with self._lock:
-            taken = self._taken.get(ticket_type_id, {})
+            taken = self._taken.get(pool, {})
             for unit in units:
                 taken.pop(unit, None)
 

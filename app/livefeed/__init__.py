@@ -8,7 +8,7 @@ after the sender's Firestore commit; queuing the write returns at once and never
 raises (``publisher``).
 """
 from app.events.signals import event_cancelled, event_completed, event_published, ticket_types_changed
-from app.inventory.signals import hold_changed
+from app.checkout.signals import hold_changed
 from app.livefeed import publisher
 from app.orders.signals import order_paid, order_refunded, order_released
 

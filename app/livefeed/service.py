@@ -19,8 +19,10 @@ from google.api_core import exceptions as gexc
 
 from app.errors import AppError
 from app.firebase import FirebaseError, db, rtdb
-from app.inventory import holds, service as inventory
-from app.inventory.schemas import AvailabilityOut, HoldOut
+from app.checkout import holds
+from app.checkout.schemas import HoldOut
+from app.tickets.availability import get_availability
+from app.tickets.schemas import AvailabilityOut
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def hold_path(buyer_uid, hold_id):
 def publish_availability(event_id):
     """Write the event's availability as of now; remove it when the event is gone or a draft again."""
     try:
-        availability = inventory.get_availability(event_id)
+        availability = get_availability(event_id)
     except AppError as exc:
         if exc.status != 404:
             raise

@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from app.checkout import kinds
 from app.errors import AppError
 from app.events import service as events
-from app.firebase import UserNotFoundError, db, get_firebase
+from app.firebase import UserNotFoundError, get_firebase
+from app.money import format_money
 from app.notifications.service import Kind
-from app.orders import service as orders
+from app.orders import records as orders
 from app.tickets import service as tickets
 from app.timeutil import utcnow
 
@@ -26,9 +28,6 @@ _templates = Environment(loader=PackageLoader("app.notifications", "templates"),
                          autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True)
 
-# ISO 4217 minor-unit exponents other than 2, for the currencies that have them.
-_EXPONENTS = {**dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
-              **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3)}
 
 
 class Skip(Exception):
@@ -52,15 +51,6 @@ class Content:
     push_data: dict = field(default_factory=dict)
     # (content id, PNG bytes, file name) shown inline by the HTML part.
     images: list = field(default_factory=list)
-
-
-def format_money(amount, currency):
-    exponent = _EXPONENTS.get(currency, 2)
-    if exponent == 0:
-        return f"{amount} {currency}"
-    sign = "-" if amount < 0 else ""
-    whole, minor = divmod(abs(amount), 10 ** exponent)
-    return f"{sign}{whole}.{minor:0{exponent}d} {currency}"
 
 
 def local_start(event):
@@ -108,28 +98,37 @@ def _order(order_id):
     return snapshot.to_dict()
 
 
+def _rows(order):
+    """What the buyer got, one row per issued unit (a ticket, a pass, with its code) or per line that issues
+    nothing (a scarf to collect); refunded units are left out."""
+    rows = []
+    for line in order["items"]:
+        units = [u for u in order["units"] if u["line_id"] == line["id"] and not u["refunded"]]
+        issued = [u for u in units if u.get("issued")]
+        if issued:
+            described = kinds.get_kind(line["kind"]).describe(order, line, issued)
+            rows += [{**item, "amount": unit["amount"]} for unit, item in zip(issued, described)]
+        elif units:
+            rows.append({"label": f"{len(units)} × {line['name']}", "code": None, "id": None,
+                         "amount": sum(u["amount"] for u in units)})
+    return [{**row, "number": number, "price": format_money(row["amount"], order["currency"]),
+             "cid": f"qr-{row['id']}@boxoffice" if row["code"] else None} for number, row in enumerate(rows, 1)]
+
+
 def _order_confirmation(message, person):
     order = _order(message["data"]["order_id"])
     event = _event(order["event_id"])
-    ticket_ids = [u["ticket_id"] for u in order["units"] if u.get("ticket_id") and not u.get("refunded")]
-    if not ticket_ids:
-        raise Skip("no tickets left on the order")
-    snapshots = db().get_all([tickets.ticket_ref(t) for t in ticket_ids])
-    by_id = {s.id: s.to_dict() for s in snapshots if s.exists}
-    rows = []
-    for number, ticket_id in enumerate(ticket_ids, 1):
-        ticket = by_id[ticket_id]
-        cid = f"qr-{ticket_id}@boxoffice"
-        rows.append({"number": number, "id": ticket_id, "type": ticket["ticket_type_name"], "seat": ticket["seat"],
-                     "price": format_money(ticket["price"], ticket["currency"]), "cid": cid, "code": ticket["code"]})
+    rows = _rows(order)
+    if not rows:
+        raise Skip("everything on the order was refunded")
     text, html = _render(Kind.ORDER_CONFIRMATION, person=person, event=event, starts=local_start(event),
-                         order=order, total=format_money(order["total"], order["currency"]), tickets=rows)
+                         order=order, total=format_money(order["total"], order["currency"]), rows=rows)
     return Content(
-        subject=f"Your tickets for {event['title']}", text=text, html=html,
-        push_title="Your tickets are ready",
-        push_body=f"{len(rows)} ticket{'s' if len(rows) != 1 else ''} for {event['title']}",
+        subject=f"Your order for {event['title']}", text=text, html=html,
+        push_title="Your order is confirmed",
+        push_body=f"{len(rows)} item{'s' if len(rows) != 1 else ''} for {event['title']}",
         push_data={"kind": str(Kind.ORDER_CONFIRMATION), "order_id": order["id"], "event_id": event["id"]},
-        images=[(r["cid"], qr_png(r["code"]), f"ticket-{r['number']}.png") for r in rows])
+        images=[(r["cid"], qr_png(r["code"]), f"code-{r['number']}.png") for r in rows if r["code"]])
 
 
 def _reminder(message, person):
@@ -164,7 +163,7 @@ def _refund(message, person):
         raise Skip("refund gone")
     event = _event(order["event_id"])
     amount = format_money(refund["amount"], order["currency"])
-    count = len(refund.get("ticket_ids") or refund.get("unit_ids") or [])
+    count = len(refund.get("unit_keys") or [])
     text, html = _render(Kind.REFUND, person=person, event=event, order=order, amount=amount, count=count)
     return Content(subject=f"Refund of {amount} for {event['title']}", text=text, html=html,
                    push_title="Refund on its way", push_body=f"{amount} for {event['title']}",

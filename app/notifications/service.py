@@ -20,7 +20,7 @@ from google.cloud.firestore_v1 import FieldFilter, Query
 
 from app.errors import AppError
 from app.firebase import db
-from app.orders import service as orders
+from app.orders import records as orders
 from app.pagination import fetch_page
 from app.timeutil import utcnow
 

@@ -1,10 +1,13 @@
-"""Discount codes: percent or fixed, a redemption limit, a validity window, optionally per ticket type.
+"""Discount codes: percent or fixed, a redemption limit, a validity window, optionally per kind of line
+and per ticket type (or other catalogue id).
 
 A redemption is counted in the transaction that creates the order, which
 reads the code's document first; two buyers racing for the last redemption
 contend on that document and Firestore serialises them, so the count never
 passes the limit. An order that is cancelled or expires unpaid gives its
-redemption back, in the transaction that ends it.
+redemption back, in the transaction that ends it, to the same generation of
+the code: a code deleted and created again is a new generation with its own
+count, which old orders never touch.
 """
 import hashlib
 import logging
@@ -14,6 +17,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 
 from app.audit import service as audit
+from app.checkout import kinds
 from app.errors import AppError, field_error
 from app.events import service as events
 from app.firebase import db
@@ -55,6 +59,8 @@ def _check(discount, event_id):
         known = {t["id"] for t in events.live_ticket_types(event_id)}
         if unknown := sorted(set(discount["ticket_type_ids"]) - known):
             raise field_error("ticket_type_ids", f"The event has no ticket type {', '.join(unknown)}.")
+    if unknown := sorted(set(discount.get("kinds") or []) - set(kinds.registered())):
+        raise field_error("kinds", f"Nothing of kind {', '.join(unknown)} is sold here.")
     if discount["kind"] == "percent" and not discount.get("percent_off"):
         raise field_error("percent_off", "A percent code needs percent_off.")
     if discount["kind"] == "fixed" and not discount.get("amount_off"):
@@ -66,7 +72,7 @@ def view(discount):
 
 
 def create_discount(event_id, user, *, code, kind, percent_off=None, amount_off=None, max_redemptions=None,
-                    valid_from=None, valid_until=None, ticket_type_ids=None):
+                    valid_from=None, valid_until=None, ticket_type_ids=None, kinds=None):
     _managed_event(event_id, user)
     now = utcnow()
     ref = discount_ref(event_id, code)
@@ -76,7 +82,7 @@ def create_discount(event_id, user, *, code, kind, percent_off=None, amount_off=
         "amount_off": amount_off if kind == "fixed" else None,
         "currency": _event_currency(event_id), "max_redemptions": max_redemptions, "redemptions": 0,
         "valid_from": valid_from, "valid_until": valid_until, "ticket_type_ids": ticket_type_ids or None,
-        "created_at": now, "updated_at": now, "deleted_at": None,
+        "kinds": kinds or None, "generation": 1, "created_at": now, "updated_at": now, "deleted_at": None,
     }
     _check(discount, event_id)
 
@@ -85,7 +91,9 @@ def create_discount(event_id, user, *, code, kind, percent_off=None, amount_off=
         snapshot = ref.get(transaction=transaction)
         if snapshot.exists and not snapshot.get("deleted_at"):
             raise AppError("already_exists", "The event already has this code.")
-        # A deleted code can be created again; its old redemptions no longer count.
+        if snapshot.exists:
+            # A deleted code can be created again: a new generation, whose count its old orders never touch.
+            discount["generation"] = (snapshot.to_dict().get("generation") or 1) + 1
         transaction.set(ref, discount)
         audit.record("discount.created", actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id,
                      details={"code": discount["code"]}, transaction=transaction, now=now)
@@ -143,10 +151,10 @@ def _invalid(message, code="discount_invalid", details=None):
     return AppError(code, message, details=details)
 
 
-def read_for_order(transaction, event_id, code, currency, now):
+def read_for_order(tx, event_id, code, currency, now):
     """The code's snapshot, read in the order's transaction, after every check a buyer can fail."""
     try:
-        snapshot = discount_ref(event_id, code).get(transaction=transaction)
+        snapshot = tx.get(discount_ref(event_id, code))
     except gexc.InvalidArgument:
         snapshot = None
     if snapshot is None or not snapshot.exists or snapshot.get("deleted_at"):
@@ -164,18 +172,21 @@ def read_for_order(transaction, event_id, code, currency, now):
     return snapshot
 
 
-def redeem(transaction, snapshot, now):
-    transaction.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") + 1, "updated_at": now})
+def redeem(tx, snapshot, now):
+    tx.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") + 1, "updated_at": now})
 
 
-def read_redeemed(transaction, order):
-    """The snapshot of the code an order redeemed, to give the redemption back; None without one."""
+def read_redeemed(tx, order):
+    """The snapshot of the code an order redeemed, to give the redemption back (or take it again); None
+    without one, or when the code was deleted and created again since (its count is not the order's)."""
     if not order.get("discount_code"):
         return None
-    snapshot = discount_ref(order["event_id"], order["discount_code"]).get(transaction=transaction)
-    return snapshot if snapshot.exists else None
+    snapshot = tx.get(discount_ref(order["event_id"], order["discount_code"]))
+    if not snapshot.exists or (snapshot.to_dict().get("generation") or 1) != (order.get("discount_generation") or 1):
+        return None
+    return snapshot
 
 
-def give_back(transaction, snapshot, now):
+def give_back(tx, snapshot, now):
     if snapshot is not None and snapshot.get("redemptions") > 0:
-        transaction.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") - 1, "updated_at": now})
+        tx.update(snapshot.reference, {"redemptions": snapshot.get("redemptions") - 1, "updated_at": now})

@@ -1,24 +1,26 @@
-"""Refunds, whole or by ticket, by the event's organizer or an admin.
+"""Refunds of paid orders, by the event's organizer or an admin: some units, some lines, or the whole order.
 
-A refund returns exactly what the refunded tickets cost after the discount
-(each unit carries its price; see ``pricing``), so partial refunds add up to
-the total to the minor unit. In one transaction the tickets are voided, their
-units' claims deleted (back on sale at once) and the refund recorded as
-``pending``; the provider is asked to pay it after the commit, and the
-refund's status records the answer.
+A refund returns exactly what the refunded units cost (each unit carries its
+share of discount, tax, fee and tip; see ``app.checkout.pricing``), so partial
+refunds add up to the total to the minor unit. In one transaction each line's
+kind voids what it issued (a ticket that has admitted someone is refused
+unless ``allow_checked_in``), the units' claims are deleted (back on sale at
+once) and a durable refund is recorded; ``refund_queue`` pays it back.
 """
+import hashlib
+import json
 import logging
 
-from google.cloud import firestore
-
+from app import singleflight
 from app.audit import service as audit
+from app.checkout import kinds, sales
 from app.errors import AppError
-from app.firebase import db
-from app.inventory import sales
-from app.orders.service import OrderState, can_manage, not_found, order_ref, view
-from app.orders.settlement import new_refund, pay_back
+from app.inventory import claims
+from app.orders import refund_queue
+from app.orders.records import OrderState, can_manage, not_found, order_ref, view
+from app.orders.settlement import by_line, claimed_units
 from app.orders.signals import order_refunded
-from app.tickets import service as tickets
+from app.staged import run_staged
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -26,8 +28,70 @@ logger = logging.getLogger(__name__)
 REFUNDABLE = {OrderState.PAID, OrderState.PARTIALLY_REFUNDED}
 
 
-def refund_order(order_id, user, *, ticket_ids=None, reason=None):
-    """Refund the listed tickets, or every ticket not refunded yet."""
+def _field_error(field, messages):
+    return AppError("validation_error", details={"fields": {field: messages}})
+
+
+def choose_units(order, *, ticket_ids=None, line_ids=None):
+    """The units a refund takes: those that issued ``ticket_ids`` (tickets, passes: any issued id), every
+    unit left on ``line_ids``, or, with neither, every unit not refunded yet."""
+    units = order["units"]
+    if ticket_ids is not None:
+        by_issued = {u["issued"]["id"]: u for u in units if u.get("issued")}
+        if unknown := sorted(set(ticket_ids) - set(by_issued)):
+            raise _field_error("ticket_ids", [f"Not a ticket of this order: {t}." for t in unknown])
+        if done := sorted(t for t in ticket_ids if by_issued[t]["refunded"]):
+            raise AppError("already_refunded", "Some of these tickets are already refunded.",
+                           details={"ticket_ids": done})
+        return [by_issued[t] for t in ticket_ids]
+    if line_ids is not None:
+        known = {line["id"] for line in order["items"]}
+        if unknown := sorted(set(line_ids) - known):
+            raise _field_error("line_ids", [f"Not a line of this order: {line}." for line in unknown])
+        chosen = [u for u in units if u["line_id"] in line_ids and not u["refunded"]]
+        if not chosen:
+            raise AppError("already_refunded", "These lines are already refunded.", details={"line_ids": line_ids})
+        return chosen
+    return [u for u in units if not u["refunded"]]
+
+
+def refund_in(tx, order, chosen, now, *, reason, actor_uid, force):
+    """Inside the caller's transaction: void and release ``chosen`` units of ``order`` and queue their
+    refund. Returns (order updates, refund entry)."""
+    snapshots = claims.read(tx, [u["unit_id"] for u in claimed_units(chosen)])
+    slot = sales.read_slot(tx, order)
+    for line, mine in by_line(order, chosen):
+        kinds.get_kind(line["kind"]).void(tx, order, line, mine, now, force=force)
+    keys = {u["key"] for u in chosen}
+    claims.release(tx, snapshots, order["id"], {u["unit_id"] for u in claimed_units(chosen)})
+    units = [{**u, "refunded": True} if u["key"] in keys else u for u in order["units"]]
+    everything = all(u["refunded"] for u in units)
+    if everything:
+        sales.end_slot(tx, slot, order["id"])
+    amount = sum(u["amount"] for u in chosen)
+    record = refund_queue.queue_refund(tx, order, amount, reason, now, unit_keys=sorted(keys), actor_uid=actor_uid,
+                                       issued_ids=[u["issued"]["id"] for u in chosen if u.get("issued")])
+    updates = {"units": units, "refunds": order["refunds"] + [record],
+               "refunded_amount": order["refunded_amount"] + amount, "updated_at": now,
+               "state": str(OrderState.REFUNDED if everything else OrderState.PARTIALLY_REFUNDED)}
+    tx.update(order_ref(order["id"]), updates)
+    audit.record("order.refunded", actor_uid=actor_uid, target=f"order/{order['id']}", event_id=order["event_id"],
+                 details={"refund_id": record["id"], "amount": amount, "currency": order["currency"],
+                          "unit_keys": sorted(keys), "ticket_ids": record["ticket_ids"], "reason": reason,
+                          "allow_checked_in": force}, transaction=tx, now=now)
+    return updates, record
+
+
+def after_refund(order, record, chosen):
+    """After the commit: units back on sale here, the refund announced and sent."""
+    claims.forget(claimed_units(chosen))
+    order_refunded.send(order, refund=record)
+    refund_queue.send_soon(record["id"])
+
+
+def refund_order(order_id, user, *, ticket_ids=None, line_ids=None, whole_order=False, reason=None,
+                 allow_checked_in=False):
+    """Refund the listed tickets, the listed lines, or (``whole_order``) everything not refunded yet."""
     snapshot = order_ref(order_id).get() if order_id.isalnum() else None
     if snapshot is None or not snapshot.exists:
         raise not_found()
@@ -36,49 +100,24 @@ def refund_order(order_id, user, *, ticket_ids=None, reason=None):
             raise AppError("forbidden", "Only the event's organizer or an admin refunds orders.")
         raise not_found()
     ref = order_ref(order_id)
+    selection = json.dumps([ticket_ids, line_ids, whole_order, reason, allow_checked_in])
 
-    @firestore.transactional
-    def refund(transaction):
-        order = ref.get(transaction=transaction).to_dict()
+    def refund(tx):
+        order = tx.get(ref).to_dict()
         if order["state"] not in REFUNDABLE:
             raise AppError("invalid_transition", f"The order is {order['state']}; only paid orders are refunded.",
                            details={"from": order["state"], "to": "refunded"})
-        open_units = [u for u in order["units"] if not u.get("refunded")]
-        if ticket_ids is None:
-            chosen = open_units
-        else:
-            by_ticket = {u["ticket_id"]: u for u in order["units"]}
-            if unknown := sorted(set(ticket_ids) - set(by_ticket)):
-                raise AppError("validation_error", details={"fields": {"ticket_ids": [f"Not a ticket of this order: {t}."
-                                                                  for t in unknown]}})
-            if done := sorted(t for t in ticket_ids if by_ticket[t].get("refunded")):
-                raise AppError("already_refunded", "Some of these tickets are already refunded.",
-                               details={"ticket_ids": done})
-            chosen = [by_ticket[t] for t in ticket_ids]
-        chosen_ids = {u["unit_id"] for u in chosen}
-        claims = sales.read_units(transaction, chosen_ids)
-        now = utcnow()
-        amount = sum(u["price"] for u in chosen)
-        record = new_refund(amount, reason or "organizer", now, unit_ids=sorted(chosen_ids),
-                                actor_uid=user.uid)
-        record["ticket_ids"] = [u["ticket_id"] for u in chosen]
-        sales.release_units(transaction, claims, order_id, chosen_ids)
-        tickets.void_tickets(transaction, record["ticket_ids"], now)
-        units = [{**u, "refunded": True} if u["unit_id"] in chosen_ids else u for u in order["units"]]
-        everything = all(u.get("refunded") for u in units)
-        updates = {"units": units, "refunds": order["refunds"] + [record],
-                   "refunded_amount": order["refunded_amount"] + amount, "updated_at": now,
-                   "state": str(OrderState.REFUNDED if everything else OrderState.PARTIALLY_REFUNDED)}
-        transaction.update(ref, updates)
-        audit.record("order.refunded", actor_uid=user.uid, target=f"order/{order_id}", event_id=order["event_id"],
-                     details={"refund_id": record["id"], "amount": amount, "currency": order["currency"],
-                              "ticket_ids": record["ticket_ids"], "reason": record["reason"]},
-                     transaction=transaction, now=now)
+        chosen = choose_units(order, ticket_ids=ticket_ids, line_ids=line_ids)
+        updates, record = refund_in(tx, order, chosen, utcnow(), reason=reason or "organizer", actor_uid=user.uid,
+                                    force=allow_checked_in)
         return {**order, **updates}, record, chosen
 
-    order, record, chosen = refund(db().transaction())
-    sales.forget_units(chosen)
-    logger.info("order refunded order=%s refund=%s amount=%d", order_id, record["id"], record["amount"])
-    order = pay_back(order, record)
-    order_refunded.send(order, refund=record)
-    return view(order, user)
+    def work():
+        order, record, chosen = run_staged(refund)
+        after_refund(order, record, chosen)
+        logger.info("order refunded order=%s refund=%s amount=%d", order_id, record["id"], record["amount"])
+        return view(order_ref(order_id).get().to_dict(), user)
+
+    key = hashlib.sha256(selection.encode()).hexdigest()
+    return singleflight.run_once(f"refund:{order_id}:{user.uid}:{key}", work, result_of=lambda order: order["id"],
+                                 replay=lambda oid: view(order_ref(oid).get().to_dict(), user))

@@ -3,10 +3,11 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.auth import login_required, roles_required
-from app.inventory.schemas import IdempotencyHeader
-from app.orders import discounts, refunds, service, settlement, stats, webhooks
+from app.checkout.schemas import IdempotencyHeader
+from app.orders import (discounts, payment, records, refund_queue, refunds, service, settlement, stats, unpaid,
+                        webhooks)
 from app.orders.schemas import (DiscountIn, DiscountOut, DiscountPatch, OrderCreate, OrderOut, OrderPage,
-                                OrderQuery, RefundIn, StatsOut, WebhookOut)
+                                OrderQuery, RefundIn, RefundPage, RefundQuery, RefundRecordOut, StatsOut, WebhookOut)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders, discounts, refunds and sales stats")
 webhooks_blp = Blueprint("payment_webhooks", __name__, url_prefix="/api/v1",
@@ -23,7 +24,7 @@ MANAGERS = ("organizer", "admin")
 def create_order(data, idempotency_key=None):
     """Turn your active hold into an order awaiting payment
 
-    Prices come from the hold and the discount code, never from the client.
+    Prices come from the hold, the discount code and your tip, never from the client.
     A retried request with the same Idempotency-Key returns the first order.
     """
     order = service.create_order(g.user.uid, idempotency_key=idempotency_key, **data)
@@ -44,7 +45,7 @@ def list_orders(args):
 @blp.response(200, OrderOut)
 def get_order(order_id):
     """An order: its buyer's, or for the event's organizer and admins"""
-    return service.get_order(order_id, g.user)
+    return records.get_order(order_id, g.user)
 
 
 @blp.route("/orders/<order_id>/cancel", methods=["POST"])
@@ -52,7 +53,15 @@ def get_order(order_id):
 @blp.response(200, OrderOut)
 def cancel_order(order_id):
     """Cancel an order awaiting payment; its units are on sale again at once"""
-    return service.cancel_order(order_id, g.user)
+    return unpaid.cancel_order(order_id, g.user)
+
+
+@blp.route("/orders/<order_id>/payment", methods=["POST"])
+@login_required
+@blp.response(200, OrderOut)
+def start_payment(order_id):
+    """Start the payment of your order again, e.g. after the payment provider was unreachable"""
+    return payment.restart_payment(order_id, g.user)
 
 
 @blp.route("/orders/<order_id>/mark-paid", methods=["POST"])
@@ -68,8 +77,26 @@ def mark_paid(order_id):
 @blp.arguments(RefundIn)
 @blp.response(201, OrderOut)
 def refund_order(data, order_id):
-    """Refund some tickets or all that are left; they are voided and their units return to sale"""
+    """Refund tickets, lines, or the whole order; they are voided, their units return to sale, and the money
+    goes back through the payment provider"""
     return refunds.refund_order(order_id, g.user, **data)
+
+
+@blp.route("/admin/refunds", methods=["GET"])
+@roles_required("admin")
+@blp.arguments(RefundQuery, location="query", unknown=RAISE)
+@blp.response(200, RefundPage)
+def list_refunds(args):
+    """Refunds by state, newest first: parked and failed ones need an admin (admin)"""
+    return refund_queue.list_refunds(**args)
+
+
+@blp.route("/admin/refunds/<refund_id>/retry", methods=["POST"])
+@roles_required("admin")
+@blp.response(200, RefundRecordOut)
+def retry_refund(refund_id):
+    """Send a parked or failed refund again (admin)"""
+    return refund_queue.retry_refund(refund_id)
 
 
 @blp.route("/events/<event_id>/discounts", methods=["GET"])

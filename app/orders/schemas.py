@@ -1,10 +1,12 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.checkout.schemas import LineOut
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = validate.Length(min=1, max=64)
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{3,32}$", error="3 to 32 letters, digits, '-' or '_'.")
 MINOR_UNITS = {"description": "Minor units of the currency (cents for EUR)."}
+MAX_TIP = 10_000_000
 
 
 class OrderCreate(Schema):
@@ -12,6 +14,8 @@ class OrderCreate(Schema):
     payment_method = fields.String(required=True, validate=validate.Length(min=1, max=32),
                                    metadata={"description": "manual (box office) or stripe, where configured."})
     discount_code = fields.String(validate=CODE)
+    tip = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_TIP), metadata={
+        "description": "The buyer's tip, in minor units; it goes with the lines that take tips (a stand's food)."})
 
 
 class OrderQuery(Schema):
@@ -20,28 +24,41 @@ class OrderQuery(Schema):
     cursor = fields.String(validate=validate.Length(min=1, max=1000))
 
 
-class OrderItemOut(Schema):
-    ticket_type_id = fields.String(required=True)
-    name = fields.String()
-    quantity = fields.Integer()
-    seats = fields.List(fields.String(), allow_none=True)
-    unit_price = fields.Integer(metadata=MINOR_UNITS)
-    subtotal = fields.Integer(metadata=MINOR_UNITS)
-    discount = fields.Integer(metadata=MINOR_UNITS)
-    total = fields.Integer(metadata=MINOR_UNITS)
-
-
 class OrderTicketOut(Schema):
     ticket_id = fields.String()
     ticket_type_id = fields.String()
     seat = fields.String(allow_none=True)
-    price = fields.Integer(metadata={"description": "What this ticket cost after the discount, in minor units."})
+    price = fields.Integer(metadata={"description": "What this ticket cost, in minor units."})
     refunded = fields.Boolean()
+
+
+class IssuedOut(Schema):
+    id = fields.String(required=True, metadata={"description": "The ticket's (pass's, pickup's) id."})
+    kind = fields.String(required=True)
+    line_id = fields.String()
+    price = fields.Integer(metadata={"description": "What this unit cost, in minor units."})
+    refunded = fields.Boolean()
+
+
+class UnitOut(Schema):
+    key = fields.String(required=True, metadata={"description": "line id:index"})
+    line_id = fields.String()
+    kind = fields.String()
+    list_price = fields.Integer(metadata=MINOR_UNITS)
+    discount = fields.Integer(metadata=MINOR_UNITS)
+    tax = fields.Integer(metadata=MINOR_UNITS)
+    fee = fields.Integer(metadata=MINOR_UNITS)
+    tip = fields.Integer(metadata=MINOR_UNITS)
+    amount = fields.Integer(metadata={"description": "What this unit cost: the part of the total a refund of it "
+                                                     "returns."})
+    refunded = fields.Boolean()
+    issued_id = fields.String(allow_none=True)
 
 
 class PaymentOut(Schema):
     method = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "The provider's state; start_failed: start it again with "
+                                                    "POST /orders/<id>/payment."})
     provider = fields.String()
     reference = fields.String(allow_none=True)
     client_secret = fields.String(metadata={"description": "Stripe: for the buyer's client to confirm the payment."})
@@ -53,8 +70,11 @@ class RefundOut(Schema):
     id = fields.String()
     amount = fields.Integer(metadata=MINOR_UNITS)
     ticket_ids = fields.List(fields.String())
+    unit_keys = fields.List(fields.String())
     reason = fields.String()
-    status = fields.String(metadata={"description": "pending, succeeded or failed (at the provider)"})
+    status = fields.String(metadata={"description": "pending (to be sent), submitted (the provider is paying it), "
+                                                    "succeeded, failed (refused: an admin looks at it) or parked "
+                                                    "(the provider was unreachable too often)"})
     reference = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
@@ -67,16 +87,22 @@ class OrderOut(Schema):
     state = fields.String(required=True, metadata={
         "description": "pending_payment, paid, partially_refunded, refunded, cancelled or expired"})
     currency = fields.String(required=True)
-    items = fields.List(fields.Nested(OrderItemOut))
+    items = fields.List(fields.Nested(LineOut), metadata={"description": "The order's lines, of every kind."})
+    units = fields.List(fields.Nested(UnitOut))
     subtotal = fields.Integer(metadata=MINOR_UNITS)
     discount = fields.Integer(metadata=MINOR_UNITS)
     discount_code = fields.String(allow_none=True)
-    total = fields.Integer(required=True, metadata=MINOR_UNITS)
+    tax = fields.Integer(metadata=MINOR_UNITS)
+    service_fee = fields.Integer(metadata=MINOR_UNITS)
+    tip = fields.Integer(metadata=MINOR_UNITS)
+    total = fields.Integer(required=True, metadata={"description": "subtotal - discount + tax added on top + "
+                                                                   "service_fee + tip, in minor units"})
     refunded_amount = fields.Integer(metadata=MINOR_UNITS)
     payment = fields.Nested(PaymentOut)
     payment_deadline = fields.DateTime()
     paid_at = fields.DateTime(allow_none=True)
-    tickets = fields.List(fields.Nested(OrderTicketOut))
+    issued = fields.List(fields.Nested(IssuedOut), metadata={"description": "What payment issued, of every kind."})
+    tickets = fields.List(fields.Nested(OrderTicketOut), metadata={"description": "The tickets among issued."})
     refunds = fields.List(fields.Nested(RefundOut))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -88,16 +114,55 @@ class OrderPage(Schema):
 
 
 class RefundIn(Schema):
-    ticket_ids = fields.List(fields.String(validate=validate.Length(equal=32)),
+    ticket_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
                              validate=validate.Length(min=1, max=100),
-                             metadata={"description": "Tickets to refund; leave out to refund all that are left."})
+                             metadata={"description": "Refund these tickets (or other issued ids)."})
+    line_ids = fields.List(fields.String(validate=validate.Length(min=1, max=16)),
+                           validate=validate.Length(min=1, max=50),
+                           metadata={"description": "Refund what is left of these lines."})
+    whole_order = fields.Boolean(metadata={"description": "true: refund everything not refunded yet."})
     reason = fields.String(validate=validate.Length(min=1, max=200))
+    allow_checked_in = fields.Boolean(load_default=False, metadata={
+        "description": "Refund tickets that have already admitted someone (refused otherwise)."})
 
     @validates_schema
-    def _unique(self, data, **kwargs):
-        ids = data.get("ticket_ids") or []
-        if len(ids) != len(set(ids)):
-            raise ValidationError("A ticket appears once.", "ticket_ids")
+    def _one_selection(self, data, **kwargs):
+        chosen = [k for k in ("ticket_ids", "line_ids") if k in data] + (["whole_order"] if data.get("whole_order")
+                                                                         else [])
+        if len(chosen) != 1:
+            raise ValidationError("Say what to refund: ticket_ids, line_ids, or whole_order: true.", "_schema")
+        for key in ("ticket_ids", "line_ids"):
+            if len(data.get(key) or []) != len(set(data.get(key) or [])):
+                raise ValidationError("Each appears once.", key)
+
+
+class RefundRecordOut(Schema):
+    id = fields.String(required=True)
+    order_id = fields.String()
+    event_id = fields.String()
+    method = fields.String()
+    amount = fields.Integer(metadata=MINOR_UNITS)
+    currency = fields.String()
+    reason = fields.String()
+    state = fields.String(required=True)
+    attempts = fields.Integer()
+    due_at = fields.DateTime(allow_none=True)
+    reference = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    settled_at = fields.DateTime(allow_none=True)
+
+
+class RefundQuery(Schema):
+    state = fields.String(validate=validate.OneOf(["pending", "submitted", "succeeded", "failed", "parked"]))
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(validate=validate.Length(min=1, max=1000))
+
+
+class RefundPage(Schema):
+    items = fields.List(fields.Nested(RefundRecordOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class DiscountPatch(Schema):
@@ -108,6 +173,9 @@ class DiscountPatch(Schema):
     valid_until = fields.AwareDateTime(allow_none=True)
     ticket_type_ids = fields.List(fields.String(validate=ID), allow_none=True, validate=validate.Length(max=50),
                                   metadata={"description": "Only these ticket types; null or absent: all."})
+    kinds = fields.List(fields.String(validate=validate.Length(min=1, max=32)), allow_none=True,
+                        validate=validate.Length(max=10), metadata={
+                            "description": "Only lines of these kinds (ticket, parking, ...); null or absent: all."})
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -142,6 +210,7 @@ class DiscountOut(Schema):
     valid_from = fields.DateTime(allow_none=True)
     valid_until = fields.DateTime(allow_none=True)
     ticket_type_ids = fields.List(fields.String(), allow_none=True)
+    kinds = fields.List(fields.String(), allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -12,13 +12,16 @@ from google.api_core import exceptions as gexc
 
 from app.errors import AppError
 from app.firebase import db
-from app.orders import settlement
+from app.orders import refund_queue, settlement
 from app.payments import providers
+from app.payments.stripe import REFUND_STATES
 
 logger = logging.getLogger(__name__)
 
 PAYMENT_EVENTS = "payment_events"
 FAILURES = {"payment_intent.payment_failed": "failed", "payment_intent.canceled": "canceled"}
+# Stripe reports a refund's fate under its newer and its older event names.
+REFUND_EVENTS = {"refund.updated", "refund.failed", "charge.refund.updated"}
 
 
 def _marker(provider, event_id):
@@ -39,24 +42,29 @@ def handle_stripe_event(payload, signature):
     ref = _marker("stripe", event.id)
     if ref.get().exists:
         return {"received": True, "outcome": "duplicate"}
-    intent = event.to_dict()["data"]["object"]
-    order_id = (intent.get("metadata") or {}).get("order_id") if intent.get("object") == "payment_intent" else None
+    obj = event.to_dict()["data"]["object"]
+    order_id = (obj.get("metadata") or {}).get("order_id")
     once = (ref, {"provider": "stripe", "event_id": event.id, "type": event.type})
     if event.type == "payment_intent.succeeded":
-        outcome = settlement.settle_order(order_id, provider="stripe", amount=intent["amount_received"],
-                                          currency=intent["currency"], reference=intent["id"], once=once)["outcome"]
+        amount, currency = provider.received(obj)
+        outcome = settlement.settle_order(order_id, provider="stripe", amount=amount, currency=currency,
+                                          reference=obj["id"], once=once)["outcome"]
     elif event.type in FAILURES:
-        error = intent.get("last_payment_error") or {}
+        error = obj.get("last_payment_error") or {}
         outcome = settlement.record_payment_failure(order_id, provider="stripe", status=FAILURES[event.type],
-                                                    reference=intent["id"], message=error.get("message"),
+                                                    reference=obj["id"], message=error.get("message"),
                                                     once=once)
+    elif event.type in REFUND_EVENTS and obj.get("object") == "refund":
+        status = "failed" if event.type == "refund.failed" else REFUND_STATES.get(obj["status"], "submitted")
+        outcome = refund_queue.apply_provider_status((obj.get("metadata") or {}).get("refund_id"), status,
+                                                     obj["id"], once=once)
     else:
         outcome = "ignored"
-    if outcome in {"unknown_order", "ignored"}:
+    if outcome in {"unknown_order", "unknown_refund", "ignored"}:
         try:
             ref.create({**once[1], "order_id": order_id, "outcome": outcome})
         except gexc.AlreadyExists:
             pass
-    if outcome in {"amount_mismatch", "unknown_order"}:
+    if outcome in {"amount_mismatch", "unknown_order", "unknown_refund"}:
         logger.error("stripe event %s type=%s order=%s: %s", event.id, event.type, order_id, outcome)
     return {"received": True, "outcome": outcome}

@@ -1,10 +1,12 @@
 """Payment providers behind one small interface, and which of them this deployment offers.
 
-A provider starts a payment for an order (after the order's transaction
-commits), cancels one that will not be paid, and refunds. Money arrives
-through the provider's own path: ``manual`` when an organizer marks an order
-paid at the box office, ``stripe`` through its signed webhooks. A provider
-that is not configured is not offered: an order asking for it is refused.
+A provider checks that it can charge an amount (inside the order's
+transaction, so an order it could never charge is not made), starts a payment
+for an order (after the order's transaction commits), cancels one that will
+not be paid, and refunds. Money arrives through the provider's own path:
+``manual`` when an organizer marks an order paid at the box office, ``stripe``
+through its signed webhooks. A provider that is not configured is not
+offered: an order asking for it is refused.
 """
 from typing import Protocol
 
@@ -15,8 +17,15 @@ from app.errors import AppError
 EXTENSION = "payment_providers"
 
 
+class ProviderUnavailable(Exception):
+    """The provider did not answer, or answered that it could not now: the call may be tried again."""
+
+
 class PaymentProvider(Protocol):
     name: str
+
+    def check_amount(self, amount, currency) -> None:
+        """Raise AppError ``amount_not_chargeable`` when this provider cannot charge it."""
 
     def start(self, order) -> dict:
         """Payment details to store on the order (``reference``, and what the buyer's client needs)."""
@@ -24,8 +33,13 @@ class PaymentProvider(Protocol):
     def cancel(self, order) -> None:
         """Stop a started payment from succeeding later, where the provider can."""
 
-    def refund(self, order, amount, refund_id) -> dict:
-        """Pay ``amount`` back; ``{"status", "reference"}``. ``refund_id`` makes a retry safe."""
+    def refund(self, refund) -> dict:
+        """Pay ``refund["amount"]`` back for the payment ``refund["payment_reference"]``:
+        ``{"status": "succeeded" | "submitted" | "failed", "reference", "message"?}``. ``refund["id"]`` is the
+        idempotency key, so a retry never pays twice. Raises ProviderUnavailable when it may be tried again."""
+
+    def refund_status(self, reference) -> str:
+        """What became of a submitted refund: ``succeeded``, ``submitted`` or ``failed``."""
 
 
 def _build(config):

@@ -2,9 +2,9 @@ from flask import Response, g
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from app.auth import login_required
-from app.tickets import service
-from app.tickets.schemas import TicketOut, TicketPage, TicketQuery
+from app.auth import login_required, optional_login
+from app.tickets import availability, service
+from app.tickets.schemas import AvailabilityOut, TicketOut, TicketPage, TicketQuery
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1", description="Tickets and their QR codes")
 
@@ -33,3 +33,11 @@ def get_ticket_qr(ticket_id):
     """The ticket's code as an SVG QR code"""
     return Response(service.ticket_qr_svg(ticket_id, g.user), mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=300"})
+
+
+@blp.route("/events/<event_id>/availability", methods=["GET"])
+@optional_login
+@blp.response(200, AvailabilityOut)
+def get_availability(event_id):
+    """Remaining tickets per ticket type and seat states, with expired holds already counted as free"""
+    return availability.get_availability(event_id, viewer=g.user)

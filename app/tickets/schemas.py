@@ -1,6 +1,27 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+ID = validate.Length(min=1, max=64)
+SEAT = validate.Regexp(r"^[^:/\s]{1,64}:[^:/\s]{1,64}:[^:/\s]{1,64}$", error="A seat id is section:row:seat.")
+
+
+class TicketLineIn(Schema):
+    """A ticket line of a hold: a quantity of a general-admission ticket type, or seats."""
+
+    ticket_type_id = fields.String(validate=ID)
+    quantity = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    seats = fields.List(fields.String(validate=SEAT), validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        general = {"ticket_type_id", "quantity"} & data.keys()
+        if data.get("seats") and general:
+            raise ValidationError("Send ticket_type_id and quantity, or seats, not both.", "_schema")
+        if not data.get("seats") and len(general) < 2:
+            raise ValidationError("Send ticket_type_id and quantity, or seats.", "_schema")
+        if len(data.get("seats") or []) != len(set(data.get("seats") or [])):
+            raise ValidationError("A seat appears once.", "seats")
 
 
 class TicketQuery(Schema):
@@ -22,8 +43,32 @@ class TicketOut(Schema):
     state = fields.String(required=True, metadata={"description": "valid or voided"})
     created_at = fields.DateTime()
     voided_at = fields.DateTime(allow_none=True)
+    used_at = fields.DateTime(allow_none=True, metadata={"description": "When the ticket first admitted someone."})
+    used_gate = fields.String(allow_none=True)
 
 
 class TicketPage(Schema):
     items = fields.List(fields.Nested(TicketOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class SeatStateOut(Schema):
+    id = fields.String(required=True)
+    state = fields.String(required=True, metadata={"description": "available, held, sold or unavailable"})
+
+
+class TicketTypeAvailabilityOut(Schema):
+    ticket_type_id = fields.String(required=True)
+    name = fields.String()
+    kind = fields.String()
+    capacity = fields.Integer()
+    remaining = fields.Integer(required=True)
+    seats = fields.List(fields.Nested(SeatStateOut))
+
+
+class AvailabilityOut(Schema):
+    event_id = fields.String(required=True)
+    event_status = fields.String(metadata={"description": "published, cancelled or completed: nothing is on sale "
+                                                          "unless published"})
+    as_of = fields.DateTime(required=True)
+    ticket_types = fields.List(fields.Nested(TicketTypeAvailabilityOut), required=True)

@@ -90,29 +90,30 @@ def ticket_ref(ticket_id):
     return db().collection(TICKETS).document(ticket_id)
 
 
-def issue_tickets(transaction, order, signing_key, now):
-    """Write one ticket per unit of the paid order inside its transaction; returns the units with ticket ids."""
-    names = {item["ticket_type_id"]: item["name"] for item in order["items"]}
-    issued = []
-    for unit in order["units"]:
-        ticket_id = ticket_id_for(order["id"], unit["unit_id"])
-        transaction.set(ticket_ref(ticket_id), {
-            "id": ticket_id, "event_id": order["event_id"], "order_id": order["id"],
-            "holder_uid": order["buyer_uid"], "ticket_type_id": unit["ticket_type_id"],
-            "ticket_type_name": names.get(unit["ticket_type_id"]),
-            "seat": unit["unit"] if isinstance(unit["unit"], str) else None,
-            "price": unit["price"], "currency": order["currency"],
-            "code": sign_code(signing_key, order["event_id"], ticket_id), "state": str(TicketState.VALID),
-            "created_at": now, "updated_at": now, "voided_at": None,
-        })
-        issued.append({**unit, "ticket_id": ticket_id})
-    return issued
+def issue_ticket(tx, order, line, unit, signing_key, now):
+    """Write the ticket of one unit of a paid order inside its transaction; returns what the buyer sees of it."""
+    ticket_id = ticket_id_for(order["id"], unit["unit_id"])
+    seat = unit["unit"] if isinstance(unit["unit"], str) else None
+    ticket_type_id = line["details"]["ticket_type_id"]
+    tx.set(ticket_ref(ticket_id), {
+        "id": ticket_id, "event_id": order["event_id"], "order_id": order["id"], "holder_uid": order["buyer_uid"],
+        "ticket_type_id": ticket_type_id, "ticket_type_name": line["name"], "seat": seat,
+        "price": unit["amount"], "currency": order["currency"],
+        "code": sign_code(signing_key, order["event_id"], ticket_id), "state": str(TicketState.VALID),
+        "created_at": now, "updated_at": now, "voided_at": None, "used_at": None, "used_gate": None,
+    })
+    return {"id": ticket_id, "ticket_id": ticket_id, "ticket_type_id": ticket_type_id, "seat": seat}
 
 
-def void_tickets(transaction, ticket_ids, now):
+def void_tickets(tx, ticket_ids, now):
     for ticket_id in ticket_ids:
-        transaction.update(ticket_ref(ticket_id), {"state": str(TicketState.VOIDED), "voided_at": now,
-                                                   "updated_at": now})
+        tx.update(ticket_ref(ticket_id), {"state": str(TicketState.VOIDED), "voided_at": now, "updated_at": now})
+
+
+def mark_used(tx, ticket_id, *, at, gate):
+    """Inside a check-in's transaction: the ticket admitted someone for the first time. ``updated_at`` stays:
+    scanners learn of admissions from the check-ins they sync, not as a change of the ticket."""
+    tx.update(ticket_ref(ticket_id), {"used_at": at, "used_gate": gate})
 
 
 def _not_found():

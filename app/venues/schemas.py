@@ -8,6 +8,7 @@ MAX_CAPACITY = 1_000_000
 SECTION_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,16}$", error="Use 1-16 letters, digits, '-' or '_'.")
 LABEL = validate.Regexp(r"^[A-Za-z0-9_-]{1,8}$", error="Use 1-8 letters, digits, '-' or '_'.")
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166-1 alpha-2 code such as DE.")
+TAX_CATEGORY = validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$", error="Use 1-32 lower-case letters, digits or '_'.")
 
 
 def _duplicates(values):
@@ -55,6 +56,18 @@ class SeatMapSchema(Schema):
             raise ValidationError(f"A seat map holds at most {MAX_SEATS} seats.", "sections")
 
 
+class TaxRateSchema(Schema):
+    basis_points = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000),
+                                  metadata={"description": "The rate in hundredths of a percent: 1900 is 19%."})
+    inclusive = fields.Boolean(required=True, metadata={"description": "Whether prices already include the tax."})
+
+
+TAX_RATES = {"metadata": {"description": (
+    "Tax rates by category: a line is taxed at its item's category (a ticket type's tax_category, by default "
+    "the line's kind: ticket, parking, concession) and untaxed when the category has no rate.")},
+    "validate": validate.Length(max=50)}
+
+
 class VenuePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     address = fields.String(validate=validate.Length(min=1, max=300))
@@ -63,6 +76,8 @@ class VenuePatch(Schema):
     geo = fields.Nested(GeoSchema, allow_none=True)
     capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_CAPACITY))
     seat_map = fields.Nested(SeatMapSchema, allow_none=True)
+    tax_rates = fields.Dict(keys=fields.String(validate=TAX_CATEGORY), values=fields.Nested(TaxRateSchema),
+                            **TAX_RATES)
 
     @validates_schema
     def _check(self, data, partial=None, **kwargs):
@@ -89,6 +104,7 @@ class VenueOut(Schema):
     geo = fields.Nested(GeoSchema, allow_none=True)
     capacity = fields.Integer()
     seat_map = fields.Nested(SeatMapSchema, allow_none=True)
+    tax_rates = fields.Dict(keys=fields.String(), values=fields.Nested(TaxRateSchema))
     owner_uid = fields.String()
     staff = fields.List(fields.String(), metadata={"description": "Staff uids; shown to the owner and admins only."})
     created_at = fields.DateTime()

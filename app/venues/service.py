@@ -97,14 +97,16 @@ def list_venues(*, viewer=None, city=None, limit, cursor=None):
     return {"items": [_view(v, viewer) for v in items], "next_cursor": next_cursor}
 
 
-def create_venue(user, *, name, address, city, country, capacity, geo=None, seat_map=None, venue_id=None):
+def create_venue(user, *, name, address, city, country, capacity, geo=None, seat_map=None, tax_rates=None,
+                 venue_id=None):
     if seat_map and seat_count(seat_map) > capacity:
         raise field_error("capacity", "The capacity is smaller than the seat map's number of seats.")
     ref = _ref(venue_id) if venue_id else db().collection(VENUES).document()
     now = utcnow()
     venue = {"id": ref.id, "name": name, "name_key": fold(name), "address": address, "city": city,
              "city_key": fold(city), "country": country, "geo": geo, "capacity": capacity, "seat_map": seat_map,
-             "owner_uid": user.uid, "staff_uids": [], "created_at": now, "updated_at": now, "deleted_at": None}
+             "tax_rates": tax_rates or {}, "owner_uid": user.uid, "staff_uids": [], "created_at": now,
+             "updated_at": now, "deleted_at": None}
     try:
         ref.create(venue)
     except gexc.AlreadyExists:

@@ -3,7 +3,9 @@ from datetime import timedelta
 import pytest
 
 from app.auth import Role
-from app.inventory import service as inventory
+from app.events.ticket_types import unit_scope
+from app.inventory import units
+from app.timeutil import utcnow
 from tests.factories import ticket_type_data
 
 
@@ -85,9 +87,23 @@ def test_seated_ticket_types_sell_their_sections(client, owner, event):
                                   headers=owner.headers)) == {"sections"}
 
 
-def test_a_new_ticket_type_has_nothing_taken(app, owner, event):
+def test_units_taken_of_one_ticket_type_are_not_counted_against_another(app, make_sale, make_user):
+    sale = make_sale(capacity=5, per_order_limit=5)
+    assert sale.hold(make_user(), 3).status_code == 201
+    extra = sale.client.post(url(sale.event), json=ticket_type_data(name="VIP", capacity=2),
+                             headers=sale.owner.headers).json
     with app.app_context():
-        assert inventory.count_taken_units(event["id"], "any") == 0
+        assert units.count_live_units(sale.general["id"], utcnow()) == 3
+        assert units.count_live_units(extra["id"], utcnow()) == 0
+    assert sale.availability()[extra["id"]]["remaining"] == 2
+    assert sale.remaining() == 2
+
+
+def test_seats_are_named_within_their_event_and_general_admission_within_its_ticket_type():
+    seated = [{"id": t, "kind": "seated"} for t in ("stalls", "boxes")]
+    general = [{"id": t, "kind": "general_admission"} for t in ("early", "late")]
+    assert unit_scope("e1", seated[0]) == unit_scope("e1", seated[1]) != unit_scope("e2", seated[0])
+    assert unit_scope("e1", general[0]) != unit_scope("e1", general[1])
 
 
 def test_deleted_ticket_type_disappears(client, owner, event, make_ticket_type):

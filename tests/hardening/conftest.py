@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from app.auth import Role
-from tests.factories import current
+from tests.factories import Sale, Shop, current
 
 ROLE_OF = {"customer": Role.CUSTOMER, "buyer": Role.CUSTOMER, "other_organizer": Role.ORGANIZER,
            "other_staff": Role.STAFF, "venue_staff": Role.STAFF, "owner": Role.ORGANIZER, "admin": Role.ADMIN}
@@ -50,12 +50,12 @@ class World:
         user = self.users[role]
         return user.headers if user else {}
 
+    @property
+    def shop(self):
+        return Shop(Sale(self.client, self.owner, self.event, self.ticket_type, None))
+
     def place_hold(self, buyer=None, quantity=1):
-        buyer = buyer or self.users["buyer"]
-        response = self.client.post(f"/api/v1/events/{self.event['id']}/holds", headers=buyer.headers,
-                                    json={"items": [{"ticket_type_id": self.ticket_type["id"], "quantity": quantity}]})
-        assert response.status_code == 201, response.json
-        return response.json
+        return self.shop.hold(buyer or self.users["buyer"], quantity)
 
     def call(self, method, path, user, body=None, status=200):
         response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=user.headers)
@@ -64,12 +64,10 @@ class World:
 
     def fresh_order(self):
         """A buyer's order awaiting a manual payment."""
-        hold = self.place_hold()
-        return self.call("POST", "/orders", self.users["buyer"], {"hold_id": hold["id"], "payment_method": "manual"},
-                         status=201)
+        return self.shop.buy(self.users["buyer"])
 
     def paid_order(self):
-        return self.call("POST", f"/orders/{self.fresh_order()['id']}/mark-paid", self.owner)
+        return self.shop.paid(self.users["buyer"])
 
     def order(self):
         if "order" not in self.made:

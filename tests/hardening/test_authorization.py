@@ -191,6 +191,7 @@ TABLE = {
     ],
     "POST /api/v1/events/<event_id>/holds": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/holds", lambda w: {
         "items": [{"ticket_type_id": w.ticket_type["id"], "quantity": 1}]}), signed_in(201))],
+    "GET /api/v1/checkout/kinds": [Case(at(lambda w: "/api/v1/checkout/kinds"), PUBLIC)],
     "GET /api/v1/holds/<hold_id>": [Case(at(lambda w: f"/api/v1/holds/{w.hold['id']}"), PURCHASE_VIEW)],
     "DELETE /api/v1/holds/<hold_id>": [Case(lambda w, role: (f"/api/v1/holds/{w.place_hold()['id']}", None),
                                             PURCHASE_VIEW)],
@@ -206,7 +207,11 @@ TABLE = {
     "POST /api/v1/orders/<order_id>/mark-paid": [Case(lambda w, role: (
         f"/api/v1/orders/{w.fresh_order()['id']}/mark-paid", None), row(401, 403, 403, 404, 403, 403, 200, 200))],
     "POST /api/v1/orders/<order_id>/refunds": [Case(lambda w, role: (
-        f"/api/v1/orders/{w.paid_order()['id']}/refunds", {}), row(401, 403, 403, 404, 403, 403, 201, 201))],
+        f"/api/v1/orders/{w.paid_order()['id']}/refunds", {"whole_order": True}),
+        row(401, 403, 403, 404, 403, 403, 201, 201))],
+    # Only its buyer pays for an order; those who manage it see it, and are told so.
+    "POST /api/v1/orders/<order_id>/payment": [Case(lambda w, role: (
+        f"/api/v1/orders/{w.fresh_order()['id']}/payment", None), row(401, 404, 200, 404, 404, 404, 403, 403))],
     "GET /api/v1/events/<event_id>/discounts": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/discounts"),
                                                      OWNER_ONLY)],
     "POST /api/v1/events/<event_id>/discounts": [Case(lambda w, role: (
@@ -245,6 +250,10 @@ TABLE = {
     # audit and the notification outbox
     "GET /api/v1/admin/audit": [Case(at(lambda w: "/api/v1/admin/audit"), ADMIN_ONLY)],
     "GET /api/v1/admin/notifications": [Case(at(lambda w: "/api/v1/admin/notifications"), ADMIN_ONLY)],
+    "GET /api/v1/admin/refunds": [Case(at(lambda w: "/api/v1/admin/refunds"), ADMIN_ONLY)],
+    # No refund is parked in a fresh world either.
+    "POST /api/v1/admin/refunds/<refund_id>/retry": [Case(at(
+        lambda w: "/api/v1/admin/refunds/nosuchrefund/retry"), row(401, 403, 403, 403, 403, 403, 403, 404))],
     # No message is parked in a fresh world: the admin's 404 shows the role gate let them through.
     "POST /api/v1/admin/notifications/<message_id>/retry": [Case(at(
         lambda w: "/api/v1/admin/notifications/no-such-message/retry"), row(401, 403, 403, 403, 403, 403, 403, 404))],

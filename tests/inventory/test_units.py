@@ -11,10 +11,10 @@ def test_the_collided_document_is_read_from_firestores_and_the_emulators_message
     assert collided_document("409 something else") == (None, None)
 
 
-def test_unit_ids_are_hashed_per_ticket_type_and_seats_per_event():
-    assert unit_id("e", "t1", 0) != unit_id("e", "t2", 0)
-    assert unit_id("e", "t1", "stalls:A:1") == unit_id("e", "t2", "stalls:A:1")
-    ids = [unit_id("e", "t", n) for n in range(10)]
+def test_unit_ids_are_hashed_within_their_scope():
+    assert unit_id("e/t1", 0) != unit_id("e/t2", 0)
+    assert unit_id("e/seat", "stalls:A:1") != unit_id("f/seat", "stalls:A:1")
+    ids = [unit_id("e/t", n) for n in range(10)]
     assert len(set(ids)) == 10 and all(len(i) == 24 for i in ids) and ids != sorted(ids)
 
 
@@ -58,8 +58,8 @@ def test_a_lane_offers_its_own_units_then_those_a_probe_saw_free_and_probes_the_
     assert {0, 2, 3, 4, 6, 8} < set(picks) and len(set(picks)) == 7
 
 
-def test_the_hint_remembers_only_the_ticket_types_it_used_last():
-    hint, now = TakenHint(max_ticket_types=2), utcnow()
+def test_the_hint_remembers_only_the_pools_it_used_last():
+    hint, now = TakenHint(max_pools=2), utcnow()
     later = now.replace(year=now.year + 1)
     for ticket_type in ("t1", "t2", "t3"):
         hint.mark(ticket_type, 0, later)

@@ -2,7 +2,7 @@
 import pytest
 
 from app.firebase import rtdb
-from app.inventory import holds
+from app.checkout import holds
 from app.livefeed import service
 from tests.factories import race
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import time_machine
 
 from app.events import lifecycle
-from app.inventory import service as inventory
+from app.checkout import service as checkout
 from app.livefeed.publisher import EXTENSION
 from app.timeutil import utcnow
 
@@ -59,7 +59,7 @@ def test_an_expired_hold_is_published_when_the_sweeper_ends_it(app, make_sale, m
 
     with time_machine.travel(utcnow() + timedelta(seconds=app.config["HOLD_TTL_SECONDS"] + 5)):
         with app.app_context():
-            assert inventory.expire_holds() == 1
+            assert checkout.expire_holds() == 1
         feed.flush()
         assert feed.hold(buyer.uid, hold["id"])["state"] == "expired"
         assert feed.availability(sale.id)[sale.general["id"]]["remaining"] == 2

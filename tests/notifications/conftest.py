@@ -21,7 +21,7 @@ from app.auth import Role
 from app.events import lifecycle
 from app.notifications.delivery import deliver_outbox
 from app.timeutil import utcnow
-from tests.factories import current
+from tests.factories import current, shop_for
 
 
 def free_port():
@@ -109,7 +109,7 @@ class Box:
 
     def __init__(self, app, client, owner, event):
         self.app, self.client, self.owner, self.event = app, client, owner, event
-        self.ticket_type_id = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]["id"]
+        self.shop = shop_for(client, owner, event)
 
     @property
     def id(self):
@@ -117,18 +117,10 @@ class Box:
 
     def buy(self, buyer, quantity=1):
         """A paid order's JSON (the box office marks it paid); its confirmation is queued, not yet sent."""
-        hold = self.client.post(f"/api/v1/events/{self.id}/holds", headers=buyer.headers,
-                                json={"items": [{"ticket_type_id": self.ticket_type_id, "quantity": quantity}]})
-        assert hold.status_code == 201, hold.json
-        order = self.client.post("/api/v1/orders", headers=buyer.headers,
-                                 json={"hold_id": hold.json["id"], "payment_method": "manual"})
-        assert order.status_code == 201, order.json
-        paid = self.client.post(f"/api/v1/orders/{order.json['id']}/mark-paid", headers=self.owner.headers)
-        assert paid.status_code == 200, paid.json
-        return paid.json
+        return self.shop.paid(buyer, quantity)
 
     def refund(self, order_id):
-        response = self.client.post(f"/api/v1/orders/{order_id}/refunds", json={}, headers=self.owner.headers)
+        response = self.shop.refund(self.owner, order_id)
         assert response.status_code == 201, response.json
         return response.json
 

@@ -38,7 +38,7 @@ def test_order_confirmation_arrives_by_smtp_with_each_tickets_qr_code(app, clien
 
     [mail] = smtp_server.to(buyer.email)
     assert len(smtp_server.messages) == 1
-    assert mail["Subject"] == "Your tickets for Night of Strings"
+    assert mail["Subject"] == "Your order for Night of Strings"
     assert mail["From"] == "Boxoffice <tickets@boxoffice.test>"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     html = mail.get_body(preferencelist=("html",)).get_content()
@@ -68,8 +68,8 @@ def test_push_goes_through_fcm_and_dead_tokens_are_removed(app, client, make_box
     assert sorted(r["body"]["message"]["fid"] for r in fcm.received) == ["dead-token", "good-token"]
     request = fcm.received[0]
     assert request["path"] == f"/v1/projects/{app.config['FIREBASE_PROJECT_ID']}/messages:send"
-    assert request["body"]["message"]["notification"] == {"title": "Your tickets are ready",
-                                                          "body": f"1 ticket for {box.event['title']}"}
+    assert request["body"]["message"]["notification"] == {"title": "Your order is confirmed",
+                                                          "body": f"1 item for {box.event['title']}"}
     assert request["body"]["message"]["data"]["order_id"] == order["id"]
     with app.app_context():
         assert users.list_device_tokens(buyer.uid) == ["good-token"]
@@ -92,13 +92,15 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_for_admins(app, c
     box.buy(buyer)
     box.settle(smtp_server, fcm)  # the order confirmation, while SMTP still answers
     app.config["SMTP_PORT"] = free_port()  # nothing listens: every e-mail attempt fails
-    box.cancel()  # queues the cancellation notice itself
+    box.cancel()  # queues the cancellation notice, and the refund notice of the paid order it refunds
     with app.app_context():
         assert reminders.notify_event_cancelled(box.id) == 1  # again: still one notice per holder
-        [message] = [m for m in notifications.list_messages(limit=10)["items"] if m["kind"] == "event_cancelled"]
+        queued = notifications.list_messages(limit=10)["items"]
+        [message] = [m for m in queued if m["kind"] == "event_cancelled"]
+    assert sorted(m["kind"] for m in queued if m["state"] == "pending") == ["event_cancelled", "refund"]
 
     start = utcnow()
-    assert box.deliver() == {"pending": 1}
+    assert box.deliver() == {"pending": 2}
     state = outbox(app, message["id"])
     assert state["channels"] == {"email": "pending", "push": "sent"}
     assert "ConnectionRefusedError" in state["last_error"]
@@ -106,19 +108,19 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_for_admins(app, c
     with time_machine.travel(start + timedelta(seconds=59)):
         assert box.deliver() == {}
     with time_machine.travel(start + timedelta(seconds=61)):
-        assert box.deliver() == {"pending": 1}  # second attempt; the next waits twice as long
+        assert box.deliver() == {"pending": 2}  # second attempt; the next waits twice as long
     with time_machine.travel(start + timedelta(seconds=61 + 119)):
         assert box.deliver() == {}
     with time_machine.travel(start + timedelta(seconds=61 + 121)):
-        assert box.deliver() == {"parked": 1}
+        assert box.deliver() == {"parked": 2}
     with time_machine.travel(start + timedelta(days=1)):
         assert box.deliver() == {}
-    assert len(fcm.received) == 1  # the push went through once and was never repeated
+    assert len(fcm.received) == 2  # each push went through once and was never repeated
     assert smtp_server.messages == []
 
     listed = client.get("/api/v1/admin/notifications?state=parked", headers=admin.headers)
     assert listed.status_code == 200
-    [parked] = listed.json["items"]
+    [parked] = [m for m in listed.json["items"] if m["kind"] == "event_cancelled"]
     assert (parked["id"], parked["kind"], parked["attempts"]) == (message["id"], "event_cancelled", 3)
     assert "ConnectionRefusedError" in parked["last_error"]
     assert client.get("/api/v1/admin/notifications?state=parked", headers=buyer.headers).status_code == 403
@@ -130,7 +132,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_for_admins(app, c
     assert box.deliver() == {"sent": 1}
     [mail] = smtp_server.to(buyer.email)
     assert mail["Subject"] == f"Cancelled: {box.event['title']}"
-    assert len(fcm.received) == 1
+    assert len(fcm.received) == 2
 
 
 def test_a_send_interrupted_by_a_crash_is_parked_not_repeated(app, client, make_box, make_user, smtp_server):

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 
 from app.auth import Role
-from app.orders.service import expire_orders
+from app.orders.unpaid import expire_orders
 from app.timeutil import utcnow
 from tests.factories import race
 from tests.orders.conftest import error
@@ -20,8 +20,13 @@ def test_an_order_takes_over_the_hold_at_the_held_price(make_shop, make_user):
     order = response.json
     assert order["state"] == "pending_payment"
     assert (order["subtotal"], order["discount"], order["total"], order["currency"]) == (5000, 0, 5000, "EUR")
-    assert order["items"] == [{"ticket_type_id": shop.sale.general["id"], "name": "General admission", "quantity": 2,
-                               "seats": None, "unit_price": 2500, "subtotal": 5000, "discount": 0, "total": 5000}]
+    [line] = order["items"]
+    assert {k: line[k] for k in ("ticket_type_id", "name", "quantity", "seats", "unit_price", "subtotal", "discount",
+                                 "total")} == {
+        "ticket_type_id": shop.sale.general["id"], "name": "General admission", "quantity": 2, "seats": None,
+        "unit_price": 2500, "subtotal": 5000, "discount": 0, "total": 5000}
+    assert (line["kind"], [u["amount"] for u in order["units"]]) == ("ticket", [2500, 2500])
+    assert (order["tax"], order["service_fee"], order["tip"], order["tickets"]) == (0, 0, 0, [])
     assert order["payment"] == {"method": "manual", "status": "awaiting_box_office"}
     assert shop.remaining() == 3
     converted = shop.client.get(f"/api/v1/holds/{hold['id']}", headers=buyer.headers).json
@@ -29,13 +34,29 @@ def test_an_order_takes_over_the_hold_at_the_held_price(make_shop, make_user):
     assert shop.get(buyer, order["id"]).json["id"] == order["id"]
 
 
-def test_the_order_frees_the_buyers_hold_slot(make_shop, make_user):
+def test_unpaid_orders_count_against_the_buyers_cap_until_they_end(app, make_shop, make_user):
     shop = make_shop(capacity=10)
     buyer = make_user()
-    holds = [shop.hold(buyer) for _ in range(3)]
+    orders = [shop.buy(buyer) for _ in range(3)]
+    # Repeating hold and order cannot collect the stock: each unpaid order keeps its hold slot.
     assert error(shop.sale.hold(buyer)) == (409, "too_many_holds")
-    assert shop.order(buyer, holds[0]["id"]).status_code == 201
+    assert shop.cancel(buyer, orders[0]["id"]).status_code == 200
     assert shop.sale.hold(buyer).status_code == 201
+    assert error(shop.sale.hold(buyer)) == (409, "too_many_holds")
+    assert shop.mark_paid(shop.owner, orders[1]["id"]).status_code == 200
+    assert shop.sale.hold(buyer).status_code == 201
+    # The payment deadline frees a slot even with the scheduler stopped.
+    with time_machine.travel(utcnow() + timedelta(seconds=app.config["PAYMENT_TTL_SECONDS"] + 1), tick=True):
+        assert shop.sale.hold(buyer).status_code == 201
+
+
+def test_free_orders_count_against_the_buyers_cap_for_good(make_shop, make_user):
+    shop = make_shop(capacity=50, price=0, per_order_limit=10)
+    buyer = make_user()
+    for _ in range(3):
+        assert shop.buy(buyer, 10)["state"] == "paid"
+    assert error(shop.sale.hold(buyer)) == (409, "too_many_holds")
+    assert shop.remaining() == 20
 
 
 def test_a_price_change_after_the_hold_does_not_change_the_order(make_shop, make_user):

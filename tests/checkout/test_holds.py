@@ -7,7 +7,7 @@ import time_machine
 from app.auth import Role
 from app.events import lifecycle
 from app.inventory import units
-from app.inventory.service import expire_holds
+from app.checkout.service import expire_holds
 from app.timeutil import utcnow
 from tests.factories import current
 from tests.factories import race
@@ -25,8 +25,13 @@ def test_a_hold_claims_units_prices_them_and_lowers_availability(make_sale, make
     hold = response.json
     assert hold["state"] == "active"
     assert hold["total"] == 2 * sale.general["price"] and hold["currency"] == "EUR"
-    assert hold["items"] == [{"ticket_type_id": sale.general["id"], "name": "General admission", "quantity": 2,
-                              "seats": None, "unit_price": 2500, "subtotal": 5000}]
+    # Today's fields stay where clients read them; a line also says its kind and its price breakdown.
+    [line] = hold["items"]
+    assert {k: line[k] for k in ("ticket_type_id", "name", "quantity", "seats", "unit_price", "subtotal")} == {
+        "ticket_type_id": sale.general["id"], "name": "General admission", "quantity": 2, "seats": None,
+        "unit_price": 2500, "subtotal": 5000}
+    assert (line["kind"], line["tax"], line["total"]) == ("ticket", 0, 5000)
+    assert line["details"] == {"ticket_type_id": sale.general["id"], "seats": None}
     assert sale.remaining() == 3
     assert sale.client.get(f"/api/v1/holds/{hold['id']}", headers=buyer.headers).json["id"] == hold["id"]
 
@@ -34,7 +39,9 @@ def test_a_hold_claims_units_prices_them_and_lowers_availability(make_sale, make
 @pytest.mark.parametrize("body, field", [
     ({}, "_schema"),
     ({"items": [], "seats": []}, "items"),
-    ({"items": [{"ticket_type_id": "t", "quantity": 1}], "seats": ["stalls:A:1"]}, "_schema"),
+    ({"items": [{"ticket_type_id": "t", "quantity": 1, "seats": ["stalls:A:1"]}]}, "items"),
+    ({"items": [{"kind": "spaceship", "quantity": 1}]}, "items"),
+    ({"items": [{"kind": "ticket"}]}, "items"),
     ({"items": [{"ticket_type_id": "t", "quantity": 0}]}, "items"),
     ({"items": [{"ticket_type_id": "t", "quantity": "2"}]}, "items"),
     ({"items": [{"ticket_type_id": "t", "quantity": 1}, {"ticket_type_id": "t", "quantity": 1}]}, "items"),
@@ -223,7 +230,7 @@ def _claim_documents(sale):
     from app.firebase import db
     from google.cloud.firestore_v1 import FieldFilter
 
-    query = db().collection(units.UNITS).where(filter=FieldFilter("ticket_type_id", "==", sale.general["id"]))
+    query = db().collection(units.UNITS).where(filter=FieldFilter("pool", "==", sale.general["id"]))
     return len(list(query.stream()))
 
 
@@ -261,9 +268,20 @@ def test_a_worker_sells_its_own_lane_first_then_what_is_free_in_the_others(app, 
     with app.app_context():
         now = utcnow()
         for unit in (1, 3, 5):
-            units.unit_ref(units.unit_id(sale.id, sale.general["id"], unit)).create(units.claim(
-                sale.id, sale.general["id"], unit, hold_id="other-worker", buyer_uid="someone",
+            units.unit_ref(units.unit_id(f"{sale.id}/{sale.general['id']}", unit)).create(units.claim(
+                sale.general["id"], unit, hold_id="other-worker", buyer_uid="someone",
                 live_until=now + timedelta(minutes=10), now=now))
     last = sale.hold(make_user())
     assert last.status_code == 201 and _held_units(app, last.json["id"]) == [7]
     assert code(sale.hold(make_user())) == (409, "sold_out")
+
+
+def test_general_admission_and_seats_go_in_one_hold(make_sale, make_user):
+    sale = make_sale(capacity=4, seated=True)
+    response = sale.client.post(f"/api/v1/events/{sale.id}/holds", headers=make_user().headers, json={
+        "items": [{"ticket_type_id": sale.general["id"], "quantity": 2}], "seats": ["stalls:A:1", "stalls:A:2"]})
+    assert response.status_code == 201, response.json
+    assert [(line["ticket_type_id"], line["quantity"], line["seats"]) for line in response.json["items"]] == [
+        (sale.general["id"], 2, None), (sale.seated["id"], 2, ["stalls:A:1", "stalls:A:2"])]
+    assert response.json["total"] == 2 * sale.general["price"] + 2 * sale.seated["price"]
+    assert sale.remaining() == 2

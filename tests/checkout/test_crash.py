@@ -12,7 +12,7 @@ from google.cloud.firestore_v1.batch import WriteBatch
 
 from app.firebase import db
 from app.inventory import units
-from app.inventory.holds import HOLD_SLOTS, HOLDS
+from app.checkout.holds import HOLD_SLOTS, HOLDS
 from app.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -23,7 +23,7 @@ def assert_invariants(app, sale, capacity):
     with app.app_context():
         now = utcnow()
         claims = list(db().collection(units.UNITS)
-                      .where(filter=FieldFilter("ticket_type_id", "==", sale.general["id"])).stream())
+                      .where(filter=FieldFilter("pool", "==", sale.general["id"])).stream())
         holds = {d.id: d.to_dict() for d in db().collection(HOLDS)
                  .where(filter=FieldFilter("event_id", "==", sale.id)).stream()}
         slots = list(db().collection(HOLD_SLOTS).where(filter=FieldFilter("event_id", "==", sale.id)).stream())
@@ -32,7 +32,7 @@ def assert_invariants(app, sale, capacity):
         hold = holds.get(claim.get("hold_id"))
         assert hold is not None and hold["state"] == "active" and claim.id in hold["unit_ids"]
     active = [h for h in holds.values() if h["state"] == "active" and h["expires_at"] > now]
-    assert sum(item["quantity"] for h in active for item in h["items"]) == len(live) <= capacity
+    assert sum(line["quantity"] for h in active for line in h["items"]) == len(live) <= capacity
     assert {s.get("hold_id") for s in slots if s.get("live_until") > now} == {h["id"] for h in active}
     return len(live)
 
@@ -63,7 +63,7 @@ SCRIPT = textwrap.dedent("""
     import sys
     from app import create_app
     from app.config import TestingConfig
-    from app.inventory.service import place_hold
+    from app.checkout.holds import place_hold
     from app.errors import AppError
 
     event_id, ticket_type_id, log_dir = sys.argv[1:4]
@@ -71,8 +71,8 @@ SCRIPT = textwrap.dedent("""
     with app.app_context():
         for i in range(1000):
             try:
-                hold = place_hold(event_id, "crash-buyer", items=[{"ticket_type_id": ticket_type_id,
-                                                                    "quantity": 1 + i % 3}])
+                hold = place_hold(event_id, "crash-buyer", lines=[{"kind": "ticket", "ticket_type_id": ticket_type_id,
+                                                                   "quantity": 1 + i % 3}])
                 print(hold["id"], flush=True)
             except AppError as error:
                 print(error.code, flush=True)

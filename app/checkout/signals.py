@@ -1,4 +1,4 @@
-"""What the inventory announces after its commits."""
+"""What the checkout announces after its commits."""
 from app.signals import after_commit
 
 # sender: the hold as committed (placed, released, expired or converted into an order).

@@ -1,11 +1,11 @@
 from flask import g
 from flask_smorest import Blueprint
 
-from app.auth import login_required, optional_login
-from app.inventory import service
-from app.inventory.schemas import AvailabilityOut, HoldCreate, HoldOut, IdempotencyHeader
+from app.auth import login_required
+from app.checkout import holds, kinds, service
+from app.checkout.schemas import HoldCreate, HoldOut, IdempotencyHeader, KindsOut
 
-blp = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Holds and availability")
+blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Holds: the cart of every kind of line")
 
 
 @blp.route("/events/<event_id>/holds", methods=["POST"])
@@ -14,12 +14,11 @@ blp = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Holds 
 @blp.arguments(HoldCreate)
 @blp.response(201, HoldOut)
 def create_hold(data, event_id, idempotency_key=None):
-    """Hold general-admission units or seats for HOLD_TTL_SECONDS
+    """Hold lines of any kind (tickets, seats, ...) for HOLD_TTL_SECONDS
 
     A retried request with the same Idempotency-Key returns the first hold.
     """
-    return service.place_hold(event_id, g.user.uid, items=data.get("items"), seats=data.get("seats"),
-                              idempotency_key=idempotency_key)
+    return holds.place_hold(event_id, g.user.uid, lines=data["lines"], idempotency_key=idempotency_key)
 
 
 @blp.route("/holds/<hold_id>", methods=["GET"])
@@ -38,9 +37,8 @@ def release_hold(hold_id):
     return service.release_hold(hold_id, g.user)
 
 
-@blp.route("/events/<event_id>/availability", methods=["GET"])
-@optional_login
-@blp.response(200, AvailabilityOut)
-def get_availability(event_id):
-    """Remaining units per ticket type and seat states, with expired holds already counted as free"""
-    return service.get_availability(event_id, viewer=g.user)
+@blp.route("/checkout/kinds", methods=["GET"])
+@blp.response(200, KindsOut)
+def list_kinds():
+    """The kinds of line this deployment sells"""
+    return {"kinds": sorted(kinds.registered())}
