@@ -8,7 +8,7 @@ for each size that many expired ones, straight into Firestore in batches, in
 the shape place_hold writes (hold, hold slot and one claim per unit, built
 with app/inventory's own helpers and checked field for field against a hold
 placed through place_hold). Each size is swept by
-app.inventory.service.expire_holds() in this process, timed, with its
+app.checkout.service.expire_holds() in this process, timed, with its
 Firestore calls counted (bench/firestore_ops.py). The cost per expired hold
 should not grow with the number of holds, and documents read should follow
 the expired holds, not all of them. Results go to stdout and to the "Expiry
@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import firestore_ops
+import hold_docs
 from harness import emulators, make_app, write_section
 
 # Small batches written in parallel seed fastest on the emulator (measured: about 1,100 holds/s).
@@ -41,31 +42,24 @@ def seed(app, event, ticket_type, first, count, *, expires_at, now):
 
 
 def _write_batch(event, ticket_type, unit_numbers, expires_at, now):
+    from app.checkout import holds
     from app.firebase import db
-    from app.inventory import holds, units
 
-    event_id, tid = event["id"], ticket_type["id"]
-    items = [{"ticket_type_id": tid, "quantity": 1}]
     batch = db().batch()
     for unit in unit_numbers:
         buyer = f"sweep-buyer-{unit}"
-        hold_id = db().collection(holds.HOLDS).document().id
-        slot = holds.slot_ref(event_id, buyer, 0)
-        unit_doc = units.unit_id(event_id, tid, unit)
-        hold = holds.hold_document(hold_id, event_id, buyer, [(ticket_type, 1, None)], {unit_doc: (tid, unit)},
-                                   slot_id=slot.id, fingerprint=holds.request_fingerprint(event_id, items, None),
-                                   now=now, expires_at=expires_at)
-        batch.create(holds.hold_ref(hold_id), hold)
-        batch.create(slot, {"event_id": event_id, "buyer_uid": buyer, "hold_id": hold_id, "live_until": expires_at})
-        batch.create(units.unit_ref(unit_doc), units.claim(event_id, tid, unit, hold_id=hold_id, buyer_uid=buyer,
-                                                           live_until=expires_at, now=now))
+        for ref, document in hold_docs.one_unit_hold(event, ticket_type, buyer, unit,
+                                                     slot=holds.slot_ref(event["id"], buyer, 0), now=now,
+                                                     expires_at=expires_at):
+            batch.create(ref, document)
     batch.commit()
 
 
 def shapes(hold_id):
     """{kind: sorted field names} of a hold and its slot and claim documents."""
+    from app.checkout import holds
     from app.firebase import db
-    from app.inventory import holds, units
+    from app.inventory import units
 
     hold = holds.hold_ref(hold_id).get().to_dict()
     slot = db().collection(holds.HOLD_SLOTS).document(hold["slot_id"]).get().to_dict()
@@ -78,12 +72,11 @@ def check_shape(app, event, ticket_type, shape_type, now):
     cannot meet); stop unless their documents have exactly the same fields."""
     from google.cloud.firestore_v1 import FieldFilter
 
+    from app.checkout.holds import HOLDS, place_hold
     from app.firebase import db
-    from app.inventory import service
-    from app.inventory.holds import HOLDS
 
-    placed = service.place_hold(event["id"], "sweep-shape-check", items=[
-        {"ticket_type_id": shape_type["id"], "quantity": 1}])
+    placed = place_hold(event["id"], "sweep-shape-check", lines=[
+        {"kind": "ticket", "ticket_type_id": shape_type["id"], "quantity": 1}])
     seed(app, event, ticket_type, 0, 1, expires_at=now + timedelta(hours=1), now=now)
     seeded = next(d.id for d in db().collection(HOLDS)
                   .where(filter=FieldFilter("buyer_uid", "==", "sweep-buyer-0")).stream())
@@ -95,8 +88,8 @@ def count_active(event_id):
     from google.cloud.firestore_v1 import FieldFilter
     from google.cloud.firestore_v1.aggregation import AggregationQuery
 
+    from app.checkout.holds import HOLDS
     from app.firebase import db
-    from app.inventory.holds import HOLDS
 
     query = (db().collection(HOLDS).where(filter=FieldFilter("event_id", "==", event_id))
              .where(filter=FieldFilter("state", "==", "active")))
@@ -104,7 +97,7 @@ def count_active(event_id):
 
 
 def sweep(tally, expected):
-    from app.inventory import service
+    from app.checkout import service
 
     before = tally.snapshot()
     started = time.perf_counter()
@@ -184,7 +177,7 @@ def report(results, args, seconds, load):
         f"(1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} at the end). "
         f"{args.active} unexpired holds stay in place throughout; each row adds that many expired holds "
         "(written in batches in place_hold's shape, checked against a real one) and times one "
-        "`app.inventory.service.expire_holds()` call in this process.", "",
+        "`app.checkout.service.expire_holds()` call in this process.", "",
         "| expired holds | swept | seconds | ms / expired hold | docs read | reads / expired hold | "
         "RPCs / expired hold | writes / expired hold | unexpired holds left active |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -165,20 +165,20 @@ def audit_claims(app, event_id, ticket_type_id, capacity):
     """What Firestore holds after a run: live claims and active holds, and whether they agree."""
     from google.cloud.firestore_v1 import FieldFilter
 
+    from app.checkout.holds import HOLDS
     from app.firebase import db
     from app.inventory import units
-    from app.inventory.holds import HOLDS
     from app.timeutil import utcnow
 
     with app.app_context():
         now = utcnow()
         claims = [d.to_dict() for d in db().collection(units.UNITS)
-                  .where(filter=FieldFilter("ticket_type_id", "==", ticket_type_id)).stream()]
+                  .where(filter=FieldFilter("pool", "==", ticket_type_id)).stream()]
         holds = [d.to_dict() for d in db().collection(HOLDS)
                  .where(filter=FieldFilter("event_id", "==", event_id)).stream()]
     live = [c for c in claims if c["live_until"] > now]
     active = {h["id"]: h for h in holds if h["state"] == "active" and h["expires_at"] > now}
-    held = sum(item["quantity"] for h in active.values() for item in h["items"])
+    held = sum(line["quantity"] for h in active.values() for line in h["items"])
     stray = sum(1 for c in live if c["hold_id"] not in active or not 0 <= c["unit"] < capacity)
     return {"claims": len(live), "held": held, "stray": stray,
             "oversold": max(0, len(live) - capacity, held - capacity)}
@@ -187,8 +187,8 @@ def audit_claims(app, event_id, ticket_type_id, capacity):
 def audit_buckets(app, event_id, count, capacity):
     from google.cloud.firestore_v1 import FieldFilter
 
+    from app.checkout.holds import HOLDS
     from app.firebase import db
-    from app.inventory.holds import HOLDS
 
     with app.app_context():
         buckets = [raw_loops.bucket_ref(db(), event_id, i).get().to_dict() for i in range(count)]

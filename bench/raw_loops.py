@@ -32,6 +32,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 import firestore_ops
+import hold_docs
 from harness import make_app
 
 BUCKETS = "bench_stock_buckets"
@@ -122,18 +123,6 @@ def _process(spec, lane, share, barrier, results):
     results.put({"outcomes": outcomes, "ops": tally.snapshot(), "cpu": time.process_time() - cpu_started})
 
 
-def _hold(spec, ticket_type, uid, chosen, slot_id, now, expires_at):
-    """A hold of one unit, built as place_hold builds it."""
-    from app.firebase import db
-    from app.inventory import holds
-
-    event_id = spec["event_id"]
-    items = [{"ticket_type_id": ticket_type["id"], "quantity": 1}]
-    return holds.hold_document(db().collection(holds.HOLDS).document().id, event_id, uid, [(ticket_type, 1, None)],
-                               chosen, slot_id=slot_id, fingerprint=holds.request_fingerprint(event_id, items, None),
-                               now=now, expires_at=expires_at)
-
-
 def _ticket_type(spec, transaction=None):
     from app.events import service as events
 
@@ -143,22 +132,18 @@ def _ticket_type(spec, transaction=None):
 
 def _hold_unit(spec, index, uid, writer, transaction=None):
     """One hold's reads (ticket types, the buyer's slots), then its three create()s through ``writer``."""
+    from app.checkout import holds
     from app.firebase import db
-    from app.inventory import holds, units
     from app.timeutil import utcnow
 
-    event_id, tid = spec["event_id"], spec["ticket_type_id"]
+    event_id = spec["event_id"]
     ticket_type = _ticket_type(spec, transaction)
     slots = [holds.slot_ref(event_id, uid, i) for i in range(spec["max_active_holds"])]
     list(db().get_all(slots, field_paths=["live_until"], transaction=transaction))
     now = utcnow()
-    expires_at = now + timedelta(minutes=10)
-    unit_doc = units.unit_id(event_id, tid, index)
-    hold = _hold(spec, ticket_type, uid, {unit_doc: (tid, index)}, slots[0].id, now, expires_at)
-    writer.create(holds.hold_ref(hold["id"]), hold)
-    writer.create(slots[0], {"event_id": event_id, "buyer_uid": uid, "hold_id": hold["id"], "live_until": expires_at})
-    writer.create(units.unit_ref(unit_doc), units.claim(event_id, tid, index, hold_id=hold["id"], buyer_uid=uid,
-                                                        live_until=expires_at, now=now))
+    for ref, document in hold_docs.one_unit_hold({"id": event_id}, ticket_type, uid, index, slot=slots[0], now=now,
+                                                 expires_at=now + timedelta(minutes=10)):
+        writer.create(ref, document)
 
 
 def _claim_buyer(spec, index, uid, _empty):
@@ -182,25 +167,27 @@ def _transaction_buyer(spec, index, uid, _empty):
 
 
 def _service_buyer(spec, index, uid, _empty):
+    from app.checkout import holds
     from app.errors import AppError
-    from app.inventory import holds
 
     try:
-        holds.place_hold(spec["event_id"], uid, items=[{"ticket_type_id": spec["ticket_type_id"], "quantity": 1}])
+        holds.place_hold(spec["event_id"], uid,
+                         lines=[{"kind": "ticket", "ticket_type_id": spec["ticket_type_id"], "quantity": 1}])
     except AppError as exc:
         return exc.code
     return "ok"
 
 
 def _bucket_buyer(spec, index, uid, empty):
+    from app.checkout import holds
     from app.firebase import db
-    from app.inventory import holds
     from app.timeutil import utcnow
 
     client = db()
     now = utcnow()
-    hold = _hold(spec, _ticket_type(spec), uid, {}, None, now, now + timedelta(minutes=10))
-    hold_id = hold["id"]
+    [(hold_ref, hold), *_] = hold_docs.one_unit_hold({"id": spec["event_id"]}, _ticket_type(spec), uid, 0,
+                                                     slot=holds.slot_ref(spec["event_id"], uid, 0), now=now,
+                                                     expires_at=now + timedelta(minutes=10))
 
     @firestore.transactional
     def take(transaction, ref):
@@ -208,7 +195,7 @@ def _bucket_buyer(spec, index, uid, empty):
         if remaining <= 0:
             return False
         transaction.update(ref, {"remaining": remaining - 1})
-        transaction.create(holds.hold_ref(hold_id), hold)
+        transaction.create(hold_ref, hold)
         return True
 
     tried = set()

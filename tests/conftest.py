@@ -16,7 +16,7 @@ from app.auth import Role
 from app.config import TestingConfig
 from devstack import Stack
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.mailbox"]
 
 PROJECT_ID = "demo-boxoffice-test"
 _emails = itertools.count(1)
@@ -98,3 +98,25 @@ def make_user(app, stack):
         return TestUser(account.uid, email, password, Role(role), session["idToken"], session["refreshToken"])
 
     return build
+
+
+@pytest.fixture
+def snapshot(stack):
+    """Every Firestore document (path -> update time) and every Auth account: what a request could change."""
+    def take():
+        documents = requests.post(
+            f"http://{stack.firestore_host}/v1/projects/{stack.project_id}/databases/(default)/documents:runQuery",
+            json={"structuredQuery": {"from": [{"allDescendants": True}]}},
+            headers={"Authorization": "Bearer owner"}, timeout=30)
+        documents.raise_for_status()
+        accounts = requests.post(
+            f"http://{stack.auth_host}/identitytoolkit.googleapis.com/v1/projects/{stack.project_id}/accounts:query",
+            json={"returnUserInfo": True}, headers={"Authorization": "Bearer owner"}, timeout=30)
+        accounts.raise_for_status()
+        state = {row["document"]["name"].split("/documents/", 1)[1]: row["document"]["updateTime"]
+                 for row in documents.json() if "document" in row}
+        state.update({f"auth:{user['localId']}": user.get("lastRefreshAt") or user.get("createdAt")
+                      for user in accounts.json().get("userInfo", [])})
+        return state
+
+    return take

@@ -173,9 +173,14 @@ def hold_document(hold_id, event_id, buyer_uid, plan, chosen, *, tax_rates, slot
     }
 
 
+def slot_document(hold, live_until):
+    """The buyer's hold slot taken by ``hold`` until ``live_until``; an order it becomes takes it over."""
+    return {"event_id": hold["event_id"], "buyer_uid": hold["buyer_uid"], "hold_id": hold["id"], "order_id": None,
+            "live_until": live_until}
+
+
 def _write(hold, slot, slot_takeover, chosen, taken_over, expires_at, now):
-    slot_doc = {"event_id": hold["event_id"], "buyer_uid": hold["buyer_uid"], "hold_id": hold["id"],
-                "order_id": None, "live_until": expires_at}
+    slot_doc = slot_document(hold, expires_at)
     takeovers = [doc_id for doc_id in chosen if doc_id in taken_over]
 
     def claim(doc_id):

@@ -98,11 +98,11 @@ def settle_order(order_id, *, provider, amount, currency, reference=None, actor_
             outcome = "amount_mismatch"
         elif order["state"] in PAID_STATES:
             outcome = "already_paid"
-        elif order["state"] == OrderState.CANCELLED:
-            outcome, refund_reason = "refunded", "payment_after_cancellation"
         elif event is None or event["status"] == events.EventStatus.CANCELLED:
             outcome, refund_reason = "refunded", "event_cancelled"
             _give_up(tx, order, now)
+        elif order["state"] == OrderState.CANCELLED:
+            outcome, refund_reason = "refunded", "payment_after_cancellation"
         elif (units := _sell(tx, order, now)) is not None:
             late = order["state"] == OrderState.EXPIRED or is_lapsed(order, now)
             outcome = "paid_late" if late else "paid"

@@ -53,7 +53,8 @@ def pool(event, ticket_type):
                        about={"ticket_type_id": ticket_type["id"]}, counts_retired=ticket_type["kind"] != "seated")
 
 
-def _line(event, ticket_type, quantity, seats):
+def ticket_line(event, ticket_type, quantity, seats):
+    """The planned line of ``quantity`` units (or these ``seats``) of a ticket type."""
     return Line(kind=TicketKind.name, name=ticket_type["name"], quantity=quantity, unit_price=ticket_type["price"],
                 currency=ticket_type["currency"], catalog_id=ticket_type["id"],
                 tax_category=ticket_type.get("tax_category"), fee_per_unit=ticket_type.get("service_fee", 0),
@@ -99,7 +100,7 @@ class TicketKind:
         for ticket_type, quantity, _ in plan:
             _require_on_sale(event, ticket_type, now)
             _require_limit(ticket_type, quantity)
-        return [_line(event, ticket_type, quantity, wanted) for ticket_type, quantity, wanted in plan]
+        return [ticket_line(event, ticket_type, quantity, wanted) for ticket_type, quantity, wanted in plan]
 
     def pick(self, line, attempts, now, flight):
         pool_ = line.work

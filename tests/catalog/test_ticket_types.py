@@ -113,3 +113,17 @@ def test_deleted_ticket_type_disappears(client, owner, event, make_ticket_type):
     assert client.patch(url(event, extra), json={"price": 1}, headers=owner.headers).status_code == 404
     assert client.delete(url(event, extra), headers=owner.headers).status_code == 404
     assert client.patch(url(event, {"id": "__x__"}), json={"price": 1}, headers=owner.headers).status_code == 404
+
+
+def test_the_currency_cannot_change_once_something_is_sold_or_held(make_sale, make_user):
+    sale = make_sale(capacity=5)
+    ticket_type = f"/api/v1/events/{sale.id}/ticket-types/{sale.general['id']}"
+    buyer = make_user()
+    hold = sale.hold(buyer).json
+    assert error(sale.client.patch(ticket_type, json={"currency": "USD"}, headers=sale.owner.headers)) == \
+        (409, "currency_locked")
+    assert sale.client.patch(ticket_type, json={"currency": "EUR", "price": 3000},
+                             headers=sale.owner.headers).status_code == 200
+    assert sale.release(buyer, hold["id"]).status_code == 200
+    changed = sale.client.patch(ticket_type, json={"currency": "USD"}, headers=sale.owner.headers)
+    assert changed.status_code == 200 and changed.json["currency"] == "USD"

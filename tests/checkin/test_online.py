@@ -8,6 +8,7 @@ from app.checkin import service as checkin
 from app.firebase import db
 from tests.checkin.conftest import nonce
 from tests.factories import race
+from tests.orders.conftest import error
 
 
 def test_the_first_scan_admits_and_the_second_says_when_and_where(make_door, make_user):
@@ -157,3 +158,19 @@ def test_the_checkin_key_verifies_codes_offline(make_door, make_user):
     key = door.client.get(f"/api/v1/events/{door.id}/checkin-key", headers=door.staff.headers).json
     assert key["algorithm"] == "Ed25519" and "private_key" not in key
     assert verify_ticket_code(code, key["public_key"], event_id=door.id)["ticket_id"] == ticket_id
+
+
+def test_a_checked_in_ticket_is_refunded_only_when_the_organizer_says_so(make_door, make_user):
+    door = make_door(capacity=3)
+    tickets_, order = door.tickets(make_user(), 2)
+    (used_id, used_code), (unused_id, _) = tickets_
+    assert door.scan(used_code).json["result"] == "ok"
+    shop = door.shop
+    refused = shop.refund(shop.owner, order["id"])
+    assert error(refused) == (409, "checked_in") and refused.json["error"]["details"]["ticket_ids"] == [used_id]
+    assert shop.get(shop.owner, order["id"]).json["refunded_amount"] == 0
+    assert shop.refund(shop.owner, order["id"], [unused_id]).status_code == 201
+    forced = shop.refund(shop.owner, order["id"], [used_id], allow_checked_in=True)
+    assert forced.status_code == 201 and forced.json["state"] == "refunded"
+    used = shop.client.get(f"/api/v1/tickets/{used_id}", headers=shop.owner.headers).json
+    assert used["state"] == "voided" and used["used_gate"] == "north" and used["used_at"]

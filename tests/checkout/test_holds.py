@@ -285,3 +285,17 @@ def test_general_admission_and_seats_go_in_one_hold(make_sale, make_user):
         (sale.general["id"], 2, None), (sale.seated["id"], 2, ["stalls:A:1", "stalls:A:2"])]
     assert response.json["total"] == 2 * sale.general["price"] + 2 * sale.seated["price"]
     assert sale.remaining() == 2
+
+
+def test_a_hold_too_large_for_one_commit_is_refused_with_its_cap(make_sale, make_user, make_ticket_type, snapshot):
+    sale = make_sale(capacity=100, per_order_limit=100)
+    extra = make_ticket_type(sale.owner, sale.event, name="Late", capacity=100, per_order_limit=100)
+    buyer = make_user()
+    before = snapshot()
+    response = sale.client.post(f"/api/v1/events/{sale.id}/holds", headers=buyer.headers, json={"items": [
+        {"ticket_type_id": sale.general["id"], "quantity": 60}, {"ticket_type_id": extra["id"], "quantity": 41}]})
+    assert code(response) == (422, "validation_error")
+    assert response.json["error"]["details"]["limit"] == 100
+    assert "at most 100" in response.json["error"]["details"]["fields"]["items"][0]
+    assert snapshot() == before
+    assert sale.hold(make_user(), 100).status_code == 201

@@ -10,7 +10,6 @@ import itertools
 from dataclasses import dataclass, field
 
 import pytest
-import requests
 
 from app.auth import Role
 from tests.factories import Sale, Shop, current
@@ -143,28 +142,6 @@ def world(app, client, make_user, make_venue, make_event, make_ticket_type):
 def fuzz_stats(pytestconfig):
     """Counts of a fuzz run by name, reported in the terminal summary."""
     return pytestconfig.stash.setdefault(FUZZ_STATS, {})
-
-
-@pytest.fixture
-def snapshot(stack):
-    """Every Firestore document (path -> update time) and every Auth account: what a request could change."""
-    def take():
-        documents = requests.post(
-            f"http://{stack.firestore_host}/v1/projects/{stack.project_id}/databases/(default)/documents:runQuery",
-            json={"structuredQuery": {"from": [{"allDescendants": True}]}},
-            headers={"Authorization": "Bearer owner"}, timeout=30)
-        documents.raise_for_status()
-        accounts = requests.post(
-            f"http://{stack.auth_host}/identitytoolkit.googleapis.com/v1/projects/{stack.project_id}/accounts:query",
-            json={"returnUserInfo": True}, headers={"Authorization": "Bearer owner"}, timeout=30)
-        accounts.raise_for_status()
-        state = {row["document"]["name"].split("/documents/", 1)[1]: row["document"]["updateTime"]
-                 for row in documents.json() if "document" in row}
-        state.update({f"auth:{user['localId']}": user.get("lastRefreshAt") or user.get("createdAt")
-                      for user in accounts.json().get("userInfo", [])})
-        return state
-
-    return take
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -1,58 +1,24 @@
-"""Notification fixtures: a real SMTP server on loopback, an FCM stand-in, and paid tickets for events.
+"""Notification fixtures: the real SMTP server on loopback (tests/mailbox.py), an FCM stand-in, and paid
+tickets for events.
 
-The SMTP server is aiosmtpd on a free port, started per test and stopped
-after. FCM cannot run here, so ``FcmStandIn`` answers the FCM v1 send call
+FCM cannot run here, so ``FcmStandIn`` answers the FCM v1 send call
 (``POST /v1/projects/<p>/messages:send``) the way FCM does, from a thread on a
 free port: tokens starting ``dead-`` get FCM's UNREGISTERED error, ``down-``
 a 503, anything else a message name.
 """
-import email
-import email.policy
 import json
-import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.auth import Role
 from app.events import lifecycle
 from app.notifications.delivery import deliver_outbox
 from app.timeutil import utcnow
 from tests.factories import current, shop_for
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Mailbox:
-    """What the SMTP server received, parsed."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append({"to": envelope.rcpt_tos, "from": envelope.mail_from, "message": parsed})
-        return "250 OK"
-
-    def to(self, address):
-        return [m["message"] for m in self.messages if address in m["to"]]
-
-
-@pytest.fixture
-def smtp_server():
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    mailbox.port = controller.port
-    yield mailbox
-    controller.stop()
+from tests.mailbox import smtp_config
 
 
 class FcmStandIn(BaseHTTPRequestHandler):
@@ -99,9 +65,8 @@ def fcm():
 
 @pytest.fixture
 def app(make_app, smtp_server, fcm):
-    return make_app(EMAIL_CHANNEL="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none",
-                    SMTP_FROM="Boxoffice <tickets@boxoffice.test>", PUSH_CHANNEL="fcm", FCM_API_BASE=fcm.url,
-                    OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=60)
+    return make_app(**smtp_config(smtp_server), PUSH_CHANNEL="fcm", FCM_API_BASE=fcm.url, OUTBOX_MAX_ATTEMPTS=3,
+                    OUTBOX_BACKOFF_SECONDS=60)
 
 
 class Box:

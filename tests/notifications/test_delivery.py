@@ -10,7 +10,7 @@ from app.notifications.service import message_ref
 from app.timeutil import utcnow
 from app.users import service as users
 from tests.factories import race
-from tests.notifications.conftest import free_port
+from tests.mailbox import free_port
 
 
 def outbox(app, msg_id):

@@ -123,3 +123,18 @@ def test_concurrent_buyers_never_redeem_a_code_past_its_limit(app, make_shop, ma
     assert statuses == [201, 409, 409], [r.json for r in results]
     assert {r.json["error"]["code"] for r in results if r.status_code == 409} == {"discount_exhausted"}
     assert codes(shop, shop.owner).json[0]["redemptions"] == 1
+
+
+def test_a_code_deleted_and_created_again_counts_only_its_own_redemptions(make_shop, make_user):
+    shop = make_shop(capacity=10)
+    first, second, third = make_user(), make_user(), make_user()
+    shop.add_discount(code="ONCE", kind="percent", percent_off=10, max_redemptions=1)
+    old_order = shop.buy(first, code="ONCE")
+    base = f"/api/v1/events/{shop.id}/discounts"
+    assert shop.client.delete(f"{base}/ONCE", headers=shop.owner.headers).status_code == 204
+    assert shop.add_discount(code="ONCE", kind="percent", percent_off=10, max_redemptions=1)["redemptions"] == 0
+    shop.buy(second, code="ONCE")
+    # The old order's cancellation gives its redemption back to the old code, not to the new one.
+    assert shop.cancel(first, old_order["id"]).status_code == 200
+    assert [d["redemptions"] for d in codes(shop, shop.owner).json] == [1]
+    assert error(shop.order(third, shop.hold(third)["id"], code="ONCE")) == (409, "discount_exhausted")

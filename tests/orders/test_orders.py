@@ -5,6 +5,7 @@ import pytest
 import time_machine
 
 from app.auth import Role
+from app.events import lifecycle
 from app.orders.unpaid import expire_orders
 from app.timeutil import utcnow
 from tests.factories import race
@@ -211,3 +212,56 @@ def test_two_sweeps_at_once_expire_each_order_once(app, make_shop, make_user):
         assert sum(race(app, [sweep, sweep])) == 2
         assert shop.remaining() == 4
         assert {shop.get(shop.owner, o["id"]).json["state"] for o in orders} == {"expired"}
+
+
+def test_twelve_identical_orders_from_one_hold_at_once_make_one_order_and_none_is_busy(app, make_shop, make_user):
+    shop = make_shop(capacity=5)
+    buyer = make_user()
+    hold = shop.hold(buyer, 2)
+    body = {"hold_id": hold["id"], "payment_method": "manual"}
+    results = race(app, [lambda c: c.post("/api/v1/orders", json=body, headers=buyer.headers)] * 12)
+    assert 503 not in [r.status_code for r in results]
+    created = {r.json["id"] for r in results if r.status_code == 201}
+    assert len(created) == 1 and all(r.status_code in (201, 409) for r in results)
+    listed = shop.client.get("/api/v1/orders", headers=buyer.headers).json["items"]
+    assert [o["id"] for o in listed] == list(created)
+    assert shop.remaining() == 3
+
+
+def test_twelve_identical_mark_paids_at_once_pay_once_and_none_is_busy(app, make_shop, make_user):
+    shop = make_shop(capacity=5)
+    buyer = make_user()
+    order = shop.buy(buyer, 2)
+    results = race(app, [lambda c: c.post(f"/api/v1/orders/{order['id']}/mark-paid",
+                                          headers=shop.owner.headers)] * 12)
+    assert 503 not in [r.status_code for r in results]
+    assert all(r.status_code in (200, 409) for r in results) and any(r.status_code == 200 for r in results)
+    assert len(shop.client.get("/api/v1/tickets", headers=buyer.headers).json["items"]) == 2
+    # The duplicates waited for the first one's answer instead of each settling the order again.
+    audit = shop.client.get(f"/api/v1/admin/audit?event_id={shop.id}", headers=make_user(Role.ADMIN).headers).json
+    assert [e["action"] for e in audit["items"] if e["action"].startswith("payment.")] == ["payment.paid"]
+    # Once it is paid, another mark-paid is refused as it always was.
+    assert error(shop.mark_paid(shop.owner, order["id"])) == (409, "invalid_transition")
+
+
+def test_orders_of_a_deleted_event_stay_readable_and_refundable_by_who_manages_it(app, make_shop, make_user):
+    shop = make_shop(capacity=5)
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    order = shop.paid(buyer, 2)
+    with time_machine.travel(shop.sale.event["ends_at"] + timedelta(minutes=1)):
+        with app.app_context():
+            assert lifecycle.complete_ended_events() == 1
+    deleted = shop.client.delete(f"/api/v1/events/{shop.id}", headers=shop.owner.headers)
+    assert deleted.status_code == 204
+    assert shop.client.get(f"/api/v1/events/{shop.id}").status_code == 404
+    for user in (shop.owner, admin):
+        assert shop.get(user, order["id"]).status_code == 200
+        listed = shop.client.get(f"/api/v1/orders?event_id={shop.id}", headers=user.headers)
+        assert [o["id"] for o in listed.json["items"]] == [order["id"]]
+        assert shop.client.get(f"/api/v1/events/{shop.id}/stats", headers=user.headers).status_code == 200
+    assert error(shop.get(make_user(Role.ORGANIZER), order["id"])) == (404, "not_found")
+    ticket_id = order["tickets"][0]["ticket_id"]
+    assert shop.client.get(f"/api/v1/tickets/{ticket_id}", headers=shop.owner.headers).status_code == 200
+    refund = shop.refund(shop.owner, order["id"], [ticket_id])
+    assert refund.status_code == 201 and refund.json["refunded_amount"] == 2500
+    assert shop.refund(admin, order["id"]).json["state"] == "refunded"

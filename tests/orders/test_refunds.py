@@ -1,5 +1,6 @@
 """Refunds by the organizer or an admin: exact amounts, units back on sale, tickets voided."""
 from app.auth import Role
+from tests.factories import race
 from tests.orders.conftest import error
 
 
@@ -58,3 +59,34 @@ def test_unpaid_orders_and_foreign_tickets_are_not_refunded(make_shop, make_user
     response = shop.refund(shop.owner, paid["id"], ["0" * 32])
     assert error(response) == (422, "validation_error")
     assert shop.get(buyer, paid["id"]).json["refunded_amount"] == 0
+
+
+def test_a_refund_says_what_it_refunds_and_an_empty_body_refunds_nothing(app, make_shop, make_user):
+    shop = make_shop()
+    order = shop.paid(make_user(), 2)
+    url = f"/api/v1/orders/{order['id']}/refunds"
+    for body in ({}, {"reason": "asked"}, {"whole_order": False},
+                 {"whole_order": True, "ticket_ids": [order["tickets"][0]["ticket_id"]]}):
+        response = shop.client.post(url, json=body, headers=shop.owner.headers)
+        assert error(response) == (422, "validation_error"), body
+    assert shop.client.post(url, headers=shop.owner.headers).status_code == 422
+    assert shop.get(shop.owner, order["id"]).json["refunded_amount"] == 0
+    document = shop.client.get("/api/v1/openapi.json").json
+    body = document["paths"]["/api/v1/orders/{order_id}/refunds"]["post"]["requestBody"]
+    schema = document["components"]["schemas"]["RefundIn"]
+    assert body["required"] is True and {"ticket_ids", "line_ids", "whole_order"} <= set(schema["properties"])
+    whole = shop.client.post(url, json={"whole_order": True}, headers=shop.owner.headers)
+    assert whole.status_code == 201 and whole.json["refunded_amount"] == 5000
+
+
+def test_twelve_identical_refunds_at_once_refund_once_and_none_is_busy(app, make_shop, make_user):
+    shop = make_shop(capacity=3)
+    order = shop.paid(make_user(), 3)
+    body = {"whole_order": True}
+    results = race(app, [lambda c: c.post(f"/api/v1/orders/{order['id']}/refunds", json=body,
+                                          headers=shop.owner.headers)] * 12)
+    statuses = sorted(r.status_code for r in results)
+    assert 503 not in statuses and statuses.count(201) >= 1 and set(statuses) <= {201, 409}
+    refunded = shop.get(shop.owner, order["id"]).json
+    assert (refunded["state"], refunded["refunded_amount"], len(refunded["refunds"])) == ("refunded", 7500, 1)
+    assert shop.remaining() == 3

@@ -4,7 +4,9 @@ It speaks the wire format the ``stripe`` library uses (form-encoded requests,
 JSON answers, ``Idempotency-Key`` replays, Stripe-shaped errors), keeps
 PaymentIntents and refunds in memory, and signs webhook payloads with a test
 secret exactly as Stripe does, so the app's real client and real signature
-check are exercised.
+check are exercised. It can be told to be down (503 ``api_error``, which the
+library retries and then raises as ``APIError``) and to answer new refunds
+``pending``, as Stripe does for many payment methods.
 """
 import itertools
 import json
@@ -36,6 +38,7 @@ def _nested(pairs):
 class StripeStub:
     def __init__(self):
         self.intents, self.refunds, self.requests = {}, {}, []
+        self.down, self.refund_status = False, "succeeded"
         self._replies = {}
         self._lock = threading.Lock()
         stub = self
@@ -61,6 +64,8 @@ class StripeStub:
                 key = self.headers.get("Idempotency-Key")
                 with stub._lock:
                     stub.requests.append((method, self.path, params))
+                    if stub.down:
+                        return self._answer(503, {"error": {"type": "api_error", "message": "Stripe is down."}})
                     if key and (method, key) in stub._replies:
                         return self._answer(*stub._replies[(method, key)])
                     status, body = stub.route(method, self.path, params)
@@ -109,10 +114,17 @@ class StripeStub:
             intent = self.intents.get(params.get("payment_intent"))
             if intent is None or intent["status"] != "succeeded":
                 return 400, {"error": {"type": "invalid_request_error", "message": "No such charge to refund."}}
+            if int(params["amount"]) + self.refunded(intent["id"]) > intent["amount_received"]:
+                return 400, {"error": {"type": "invalid_request_error", "code": "charge_already_refunded",
+                                       "message": "The refund exceeds what is left of the charge."}}
             refund = {"id": f"re_test{next(_ids):06d}", "object": "refund", "amount": int(params["amount"]),
-                      "payment_intent": intent["id"], "status": "succeeded", "metadata": params.get("metadata", {})}
+                      "payment_intent": intent["id"], "status": self.refund_status,
+                      "metadata": params.get("metadata", {})}
             self.refunds[refund["id"]] = refund
             return 200, refund
+        match = re.fullmatch(r"/v1/refunds/(\w+)", path)
+        if method == "GET" and match and match.group(1) in self.refunds:
+            return 200, self.refunds[match.group(1)]
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}."}}
 
     def refunded(self, intent_id):
@@ -124,6 +136,11 @@ class StripeStub:
         intent.update(status="succeeded", amount_received=intent["amount"] if amount is None else amount,
                       currency=currency or intent["currency"])
         return dict(intent)
+
+    def settle_refund(self, refund_id, status="succeeded"):
+        """The bank paid the refund out (or gave up on it): the refund as Stripe's webhook sends it."""
+        self.refunds[refund_id]["status"] = status
+        return dict(self.refunds[refund_id])
 
     def fail(self, intent_id, message="Your card was declined."):
         intent = self.intents[intent_id]

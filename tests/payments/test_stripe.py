@@ -198,3 +198,52 @@ def test_stripe_orders_are_not_marked_paid_by_hand(make_shop, make_user):
     shop = make_shop()
     order = stripe_order(shop, make_user())
     assert error(shop.mark_paid(shop.owner, order["id"])) == (409, "wrong_payment_method")
+
+
+def test_an_order_whose_payment_could_not_start_can_be_started_again_by_its_buyer(make_shop, make_user, stripe_stub):
+    shop = make_shop()
+    buyer, stranger = make_user(), make_user()
+    stripe_stub.down = True
+    created = shop.order(buyer, shop.hold(buyer)["id"], method="stripe")
+    assert created.status_code == 201, created.json
+    order = created.json
+    assert (order["state"], order["payment"]["status"]) == ("pending_payment", "start_failed")
+    assert stripe_stub.intents == {}
+    url = f"/api/v1/orders/{order['id']}/payment"
+    still_down = shop.client.post(url, headers=buyer.headers)
+    assert still_down.status_code == 200 and still_down.json["payment"]["status"] == "start_failed"
+    stripe_stub.down = False
+    assert error(shop.client.post(url, headers=stranger.headers)) == (404, "not_found")
+    assert error(shop.client.post(url, headers=shop.owner.headers)) == (403, "forbidden")
+    started = shop.client.post(url, headers=buyer.headers)
+    assert started.status_code == 200, started.json
+    payment = started.json["payment"]
+    assert payment["status"] == "requires_payment_method" and payment["client_secret"] and "last_error" not in payment
+    again = shop.client.post(url, headers=buyer.headers).json["payment"]
+    assert again["reference"] == payment["reference"] and len(stripe_stub.intents) == 1
+    intent = stripe_stub.succeed(payment["reference"])
+    assert deliver(shop.client, "payment_intent.succeeded", intent).json["outcome"] == "paid"
+    assert error(shop.client.post(url, headers=buyer.headers)) == (409, "payment_not_startable")
+
+
+@pytest.mark.parametrize("currency, price, stripe_amount", [("JPY", 3000, 3000), ("ISK", 5000, 500000),
+                                                            ("KWD", 12340, 12340), ("EUR", 2500, 2500)])
+def test_stripe_is_charged_in_its_own_units_and_the_webhook_read_back_in_minor_units(
+        make_shop, make_user, stripe_stub, currency, price, stripe_amount):
+    shop = make_shop(price=price, currency=currency)
+    buyer = make_user()
+    order = stripe_order(shop, buyer)
+    intent = stripe_stub.intents[order["payment"]["reference"]]
+    assert (intent["amount"], intent["currency"]) == (stripe_amount, currency.lower())
+    assert deliver(shop.client, "payment_intent.succeeded", stripe_stub.succeed(intent["id"])).json["outcome"] == \
+        "paid"
+    assert shop.get(buyer, order["id"]).json["payment"]["amount"] == price
+
+
+def test_an_amount_stripe_cannot_charge_is_refused_before_any_order_is_made(make_shop, make_user, stripe_stub):
+    shop = make_shop(price=12345, currency="KWD")
+    buyer = make_user()
+    hold = shop.hold(buyer)
+    assert error(shop.order(buyer, hold["id"], method="stripe")) == (422, "amount_not_chargeable")
+    assert shop.client.get("/api/v1/orders", headers=buyer.headers).json["items"] == []
+    assert shop.order(buyer, hold["id"]).status_code == 201
