@@ -28,24 +28,24 @@ class StagedTransaction:
         return list(query.stream(transaction=self.transaction))
 
     def create(self, ref, data):
-        self._writes.append(("create", ref, data))
+        self._writes.append(("create", ref, data, {}))
 
-    def set(self, ref, data):
-        self._writes.append(("set", ref, data))
+    def set(self, ref, data, merge=False):
+        self._writes.append(("set", ref, data, {"merge": merge}))
 
     def update(self, ref, data):
-        self._writes.append(("update", ref, data))
+        self._writes.append(("update", ref, data, {}))
 
     def delete(self, ref):
-        self._writes.append(("delete", ref, None))
+        self._writes.append(("delete", ref, None, {}))
 
     def apply(self):
         """Queue every staged write on the real transaction, in the order it was staged."""
-        for operation, ref, data in self._writes:
+        for operation, ref, data, options in self._writes:
             if operation == "delete":
                 self.transaction.delete(ref)
             else:
-                getattr(self.transaction, operation)(ref, data)
+                getattr(self.transaction, operation)(ref, data, **options)
         self._writes = []
 
 

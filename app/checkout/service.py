@@ -57,7 +57,7 @@ def _finish(hold_id, *, target, only_if_expired):
             return hold, False
         state = HoldState.EXPIRED if hold["expires_at"] <= now else target
         owned = [units.unit_ref(d) for d in hold["unit_ids"]] + [db().collection(HOLD_SLOTS).document(hold["slot_id"])]
-        claims.release_hold(transaction, transaction.get_all(owned), hold_id)
+        claims.release_hold(transaction, transaction.get_all(owned), hold_id, now)
         transaction.update(ref, {"state": str(state), "updated_at": now})
         return {**hold, "state": str(state), "updated_at": now}, True
 

@@ -10,7 +10,7 @@ the change is refused or retried rather than overselling. Raising capacity
 restores retired units first and numbers new ones after the last.
 """
 from app.errors import AppError
-from app.inventory import units
+from app.inventory import soldout, units
 from app.inventory.units import FOREVER, UnitState
 from app.timeutil import utcnow
 
@@ -51,6 +51,7 @@ def resize_numbered(transaction, pool_id, scope, *, unit_count, capacity, new_ca
         for unit in restored:
             transaction.delete(units.unit_ref(units.unit_id(scope, unit)))
         unit_count += change - len(restored)
+        soldout.mark_released(transaction, [pool_id])
     return {"capacity": new_capacity, "unit_count": unit_count}
 
 
@@ -71,6 +72,8 @@ def resize_named(transaction, pool_id, scope, old_units, new_units):
             transaction.set(snapshot.reference, _retired_claim(pool_id, unit, now))
         elif snapshot.exists and snapshot.get("state") == UnitState.RETIRED:
             transaction.delete(snapshot.reference)
+    if joining:
+        soldout.mark_released(transaction, [pool_id])
 
 
 def restore_retired(transaction, pool_id):

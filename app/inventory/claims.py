@@ -26,8 +26,9 @@ from typing import Sequence
 
 from app.errors import AppError
 from app.firebase import db
-from app.inventory import units
+from app.inventory import soldout, units
 from app.inventory.units import FOREVER, HINT, UnitState
+from app.timeutil import utcnow
 
 FRESH_AFTER_COLLISIONS = 3
 PROBE_SIZE = 16
@@ -132,12 +133,20 @@ def _probe(pool, candidates, now, attempts):
 
 
 def _fresh_candidates(pool, quantity, now, flight):
-    """Candidates from an authoritative read; sold out only when that read says so.
+    """Candidates from an authoritative read; sold out only when that read (or a standing verdict) says so.
 
-    A count comes first: near sell-out most buyers are answered by one
-    aggregation instead of reading every live claim.
+    A standing sold-out verdict answers first, from one document
+    (``soldout``). Then a count: near sell-out most buyers are answered by one
+    aggregation instead of reading every live claim; a count that finds
+    nothing left records the verdict for the buyers after it.
     """
-    remaining = len(pool.units) - units.count_live_units(pool.id, now, exclude_retired=not pool.counts_retired)
+    if soldout.stands(pool.id, now):
+        raise sold_out(pool, 0)
+    counted_at = utcnow()
+    taken, read_time = units.count_live(pool.id, now, exclude_retired=not pool.counts_retired)
+    remaining = len(pool.units) - taken
+    if remaining <= 0 and read_time is not None:
+        soldout.record(pool.id, read_time, counted_at)
     if remaining < quantity:
         raise sold_out(pool, remaining)
     live = units.live_units(pool.id, now)
@@ -208,20 +217,33 @@ def sell(tx, order, order_units, snapshots, now):
     return True
 
 
-def release(tx, snapshots, order_id, unit_ids=None):
-    """Delete the order's claims (all, or only ``unit_ids``); units someone else claimed stay theirs."""
+def _live(snapshot, now):
+    return snapshot.get("live_until") > now
+
+
+def release(tx, snapshots, order_id, now, unit_ids=None):
+    """Delete the order's claims (all, or only ``unit_ids``); units someone else claimed stay theirs. Live
+    units freed void their pools' sold-out verdicts."""
+    freed = []
     for doc_id, snapshot in snapshots.items():
         if (unit_ids is None or doc_id in unit_ids) and owns(snapshot, order_id):
             tx.delete(snapshot.reference)
+            if _live(snapshot, now):
+                freed.append(snapshot.get("pool"))
+    soldout.mark_released(tx, freed)
 
 
-def release_hold(tx, snapshots, hold_id):
+def release_hold(tx, snapshots, hold_id, now):
     """Delete the claims a hold still owns; one taken over after the hold expired is someone else's, and
-    one sold is the order's."""
+    one sold is the order's. Live units freed void their pools' sold-out verdicts."""
+    freed = []
     for snapshot in snapshots:
         if (snapshot.exists and snapshot.get("hold_id") == hold_id
                 and snapshot.to_dict().get("state") != UnitState.SOLD):
             tx.delete(snapshot.reference)
+            if snapshot.to_dict().get("pool") and _live(snapshot, now):
+                freed.append(snapshot.get("pool"))
+    soldout.mark_released(tx, freed)
 
 
 def forget(released):

@@ -68,20 +68,29 @@ def live_units(pool, now):
     return {doc.get("unit"): (doc.get("state"), doc.get("live_until")) for doc in docs}
 
 
+def _count(query):
+    result = AggregationQuery(query).count(alias="n").get()[0][0]
+    return result.value, result.read_time
+
+
+def count_live(pool, now, *, exclude_retired=False):
+    """(units of the pool held, sold or retired (unless excluded) as of ``now``, the count's server read time)."""
+    query = _live_query(pool, now)
+    total, read_time = _count(query)
+    if exclude_retired:
+        total -= _count(query.where(filter=FieldFilter("state", "==", UnitState.RETIRED)))[0]
+    return total, read_time
+
+
 def count_live_units(pool, now, *, exclude_retired=False):
     """Units of the pool that are held, sold (or retired, unless excluded) as of ``now``."""
-    query = _live_query(pool, now)
-    total = AggregationQuery(query).count(alias="n").get()[0][0].value
-    if not exclude_retired:
-        return total
-    retired = query.where(filter=FieldFilter("state", "==", UnitState.RETIRED))
-    return total - AggregationQuery(retired).count(alias="n").get()[0][0].value
+    return count_live(pool, now, exclude_retired=exclude_retired)[0]
 
 
 def count_sold_units(pool):
     query = (db().collection(UNITS).where(filter=FieldFilter("pool", "==", pool))
              .where(filter=FieldFilter("state", "==", UnitState.SOLD)))
-    return AggregationQuery(query).count(alias="n").get()[0][0].value
+    return _count(query)[0]
 
 
 def count_pool(pool, now):

@@ -63,7 +63,7 @@ def refund_in(tx, order, chosen, now, *, reason, actor_uid, force):
     for line, mine in by_line(order, chosen):
         kinds.get_kind(line["kind"]).void(tx, order, line, mine, now, force=force)
     keys = {u["key"] for u in chosen}
-    claims.release(tx, snapshots, order["id"], {u["unit_id"] for u in claimed_units(chosen)})
+    claims.release(tx, snapshots, order["id"], now, {u["unit_id"] for u in claimed_units(chosen)})
     units = [{**u, "refunded": True} if u["key"] in keys else u for u in order["units"]]
     everything = all(u["refunded"] for u in units)
     if everything:

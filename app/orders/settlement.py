@@ -74,7 +74,7 @@ def _give_up(tx, order, now):
     if order["state"] == OrderState.PENDING_PAYMENT:
         snapshots = claims.read(tx, [u["unit_id"] for u in claimed_units(order["units"])])
         slot = sales.read_slot(tx, order)
-        claims.release(tx, snapshots, order["id"])
+        claims.release(tx, snapshots, order["id"], now)
         sales.end_slot(tx, slot, order["id"])
 
 

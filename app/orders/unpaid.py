@@ -48,7 +48,7 @@ def end_unpaid(order_id, *, target, actor_uid, only_if_lapsed):
         redeemed = discounts.read_redeemed(tx, order)
         for line, mine in by_line(order, order["units"]):
             kinds.get_kind(line["kind"]).release(tx, order, line, mine, now)
-        claims.release(tx, snapshots, order_id)
+        claims.release(tx, snapshots, order_id, now)
         sales.end_slot(tx, slot, order_id)
         discounts.give_back(tx, redeemed, now)
         updates = {"state": str(state), "updated_at": now, f"{state}_at": now}

@@ -1,0 +1,63 @@
+"""Sold out, answered from one read while nothing can free a unit.
+
+Near the end of an on-sale most buyers are late: the pool is gone and every
+one of them would run an authoritative count to hear so. Instead the first
+buyer whose count finds no unit left records a *verdict*: the count's read
+time, and the earliest moment a held unit could free itself (the first held
+claim's ``live_until``: an unpaid hold or order running out). Later buyers
+whose process believes the pool sold out read the verdict alone and answer
+``sold_out`` from it while it stands.
+
+A verdict stands until that moment passes, and until a unit is released:
+every transaction that frees a live unit (a hold given up, an order cancelled
+or refunded, a capacity raised) stamps the verdict's document with the
+server's commit time, and a verdict read before the last release is void.
+Both times are the server's, so no host's clock takes part, and the stamp
+commits with the release, so a buyer who reads after a release never hears
+a stale verdict, whichever worker or host served either of them.
+"""
+import hashlib
+
+from google.cloud import firestore
+from google.cloud.firestore_v1 import FieldFilter
+
+from app.firebase import db
+from app.inventory.units import FOREVER, UNITS, UnitState
+
+VERDICTS = "pool_verdicts"
+
+
+def verdict_ref(pool_id):
+    return db().collection(VERDICTS).document(hashlib.sha256(pool_id.encode()).hexdigest()[:24])
+
+
+def stands(pool_id, now):
+    """Whether a recorded verdict says the pool is sold out now."""
+    snapshot = verdict_ref(pool_id).get(field_paths=["sold_out_at", "until", "released_at"])
+    if not snapshot.exists:
+        return False
+    verdict = snapshot.to_dict()
+    sold_out_at, released_at = verdict.get("sold_out_at"), verdict.get("released_at")
+    return (sold_out_at is not None and verdict["until"] > now
+            and (released_at is None or released_at <= sold_out_at))
+
+
+def _first_expiry(pool_id, since):
+    """The earliest ``live_until`` after ``since`` among the pool's held claims; None when none is held."""
+    query = (db().collection(UNITS).where(filter=FieldFilter("pool", "==", pool_id))
+             .where(filter=FieldFilter("state", "==", UnitState.HELD))
+             .where(filter=FieldFilter("live_until", ">", since)).order_by("live_until").limit(1))
+    return next((doc.get("live_until") for doc in query.select(["live_until"]).stream()), None)
+
+
+def record(pool_id, read_time, counted_at):
+    """A count read at ``read_time`` (this process's clock said ``counted_at``) found nothing left: say so
+    until a held unit could expire. A claim that expired since the count makes the verdict void at once."""
+    until = _first_expiry(pool_id, counted_at) or FOREVER
+    verdict_ref(pool_id).set({"pool": pool_id, "sold_out_at": read_time, "until": until}, merge=True)
+
+
+def mark_released(tx, pool_ids):
+    """Inside a transaction that frees live units of these pools: void their verdicts when it commits."""
+    for pool_id in sorted(set(pool_ids)):
+        tx.set(verdict_ref(pool_id), {"released_at": firestore.SERVER_TIMESTAMP}, merge=True)
