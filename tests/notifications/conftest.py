@@ -1,10 +1,12 @@
-"""Notification fixtures: a real SMTP server on loopback, an FCM stand-in, and paid tickets for events.
+"""Notification fixtures: a real SMTP server on loopback, FCM and Twilio stand-ins, and paid tickets for events.
 
 The SMTP server is aiosmtpd on a free port, started per test and stopped
 after. FCM cannot run here, so ``FcmStandIn`` answers the FCM v1 send call
 (``POST /v1/projects/<p>/messages:send``) the way FCM does, from a thread on a
 free port: tokens starting ``dead-`` get FCM's UNREGISTERED error, ``down-``
-a 503, anything else a message name.
+a 503, anything else a message name. Twilio cannot run here either: its
+stand-in (``devstack/twilio_standin.py``) is one child process for the whole
+run, stopped by PID, and forgets its texts before each test.
 """
 import email
 import email.policy
@@ -21,7 +23,11 @@ from app.auth import Role
 from app.events import lifecycle
 from app.notifications.delivery import deliver_outbox
 from app.timeutil import utcnow
+from devstack.twilio_standin import TwilioStandIn
 from tests.factories import current
+
+# Twilio signs its callbacks over the URL it called; Flask's test client serves http://localhost.
+WEBHOOK_BASE = "http://localhost"
 
 
 def free_port():
@@ -97,11 +103,24 @@ def fcm():
     server.server_close()
 
 
+@pytest.fixture(scope="session")
+def twilio_standin(tmp_path_factory):
+    with TwilioStandIn(log_dir=tmp_path_factory.mktemp("twilio-logs")) as standin:
+        yield standin
+
+
 @pytest.fixture
-def app(make_app, smtp_server, fcm):
+def twilio(twilio_standin):
+    twilio_standin.reset()
+    return twilio_standin
+
+
+@pytest.fixture
+def app(make_app, smtp_server, fcm, twilio):
     return make_app(EMAIL_CHANNEL="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none",
                     SMTP_FROM="Boxoffice <tickets@boxoffice.test>", PUSH_CHANNEL="fcm", FCM_API_BASE=fcm.url,
-                    OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=60)
+                    OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=60, SMS_WEBHOOK_BASE_URL=WEBHOOK_BASE,
+                    **twilio.env())
 
 
 class Box:
@@ -141,11 +160,13 @@ class Box:
         with self.app.app_context():
             return deliver_outbox(**kwargs)
 
-    def settle(self, mailbox, fcm):
+    def settle(self, mailbox, fcm, twilio=None):
         """Send what buying and refunding queued, then forget it: the test starts from a quiet outbox."""
         self.deliver()
         mailbox.messages.clear()
         fcm.received.clear()
+        if twilio:
+            twilio.reset()
 
 
 @pytest.fixture
