@@ -97,3 +97,12 @@ def test_signed_status_callbacks_move_the_outbox_entry_forward(app, client, make
     unknown = "/api/v1/sms/webhooks/twilio/status/" + "0" * 32
     form = {"MessageSid": text["sid"], "MessageStatus": "delivered"}
     assert client.post(unknown, data=form, headers=signed(twilio, unknown, form)).status_code == 404
+
+
+def test_the_webhooks_refuse_what_twilio_would_not_send_with_a_clear_4xx(client, twilio):
+    status = "/api/v1/sms/webhooks/twilio/status/" + "0" * 32
+    answers = [client.post(INBOUND, json={"From": PHONE, "Body": "STOP"}).status_code,
+               client.post(INBOUND, data="Body=STOP", content_type="text/plain").status_code,
+               client.post(status, data={"MessageStatus": "delivered"}).status_code,
+               client.post("/api/v1/sms/webhooks/twilio/status/..", data={}).status_code]
+    assert answers == [400, 415, 400, 400]
