@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
 
-from .procs import LocalServer, http_body
+from .procs import LocalServer, http_body, json_request, serve_in_foreground
 
 ACCOUNT_SID = "AC" + "b0c5" * 8
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
@@ -95,6 +95,8 @@ class Twilio:
                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json", "subresource_uris": {}}
         with self.lock:
             self.messages.append({**message, "form": form})
+        # Its log is where a developer running `make run` reads the texts.
+        print(f"text {sid} to {to}: {body}", flush=True)
         if self.callbacks and form.get("StatusCallback"):
             threading.Thread(target=self._report, args=(form["StatusCallback"], message), daemon=True).start()
         return 201, message
@@ -203,11 +205,7 @@ class TwilioStandIn(LocalServer):
         return http_body(f"{self.url}/_standin/ready") is not None
 
     def _control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/_standin/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+        return json_request(method, f"{self.url}/_standin/{path}", body)
 
     def messages(self):
         """Every text accepted since the last reset, oldest first, each with the form fields it came with."""
@@ -228,15 +226,7 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--callbacks", action="store_true", help="post signed status callbacks to StatusCallback")
     args = parser.parse_args(argv)
-    server = serve(args.port, args.host, callbacks=args.callbacks)
-    print(f"twilio stand-in listening on {args.host}:{args.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_in_foreground(serve(args.port, args.host, callbacks=args.callbacks), "twilio stand-in")
 
 
 if __name__ == "__main__":

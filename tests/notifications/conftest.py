@@ -183,3 +183,24 @@ def make_box(app, client, make_user, make_event):
 
 def soon(days=10):
     return utcnow().replace(microsecond=0) + timedelta(days=days)
+
+
+def reminded_event(make_box, starts=None):
+    """(box, starts) of an event whose one reminder is due 60 minutes before it starts."""
+    starts = starts or soon()
+    return make_box(title="Harbour Lights", starts_at=starts, ends_at=starts + timedelta(hours=3),
+                    reminder_offsets_minutes=[60]), starts
+
+
+@pytest.fixture
+def reminded_holder(make_box, make_user, verify_phone, smtp_server, fcm, twilio):
+    """(box, starts, holder): a reminded event and a holder with a verified phone; what buying sent is forgotten."""
+    def build(phone="+4915112345678"):
+        box, starts = reminded_event(make_box)
+        holder = make_user()
+        verify_phone(holder, phone)
+        box.buy(holder)
+        box.settle(smtp_server, fcm, twilio)
+        return box, starts, holder
+
+    return build

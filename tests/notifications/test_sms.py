@@ -5,7 +5,7 @@ import time_machine
 
 from app.notifications import delivery, reminders
 from app.notifications.service import list_messages, message_ref
-from tests.notifications.conftest import WEBHOOK_BASE, soon
+from tests.notifications.conftest import WEBHOOK_BASE, reminded_event
 
 PHONE = "+4915112345678"
 
@@ -23,19 +23,8 @@ def remind(app, box, starts, **travel):
         return box.deliver()
 
 
-def reminded_box(make_box, starts=None, **overrides):
-    starts = starts or soon()
-    return make_box(title="Harbour Lights", starts_at=starts, ends_at=starts + timedelta(hours=3),
-                    reminder_offsets_minutes=[60], **overrides), starts
-
-
-def test_a_reminder_reaches_a_verified_phone_through_twilio_once(app, make_box, make_user, verify_phone,
-                                                                 smtp_server, fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
-    verify_phone(holder, PHONE)
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+def test_a_reminder_reaches_a_verified_phone_through_twilio_once(app, reminded_holder, smtp_server, twilio):
+    box, starts, holder = reminded_holder()
 
     assert remind(app, box, starts) == {"sent": 1}
     assert remind(app, box, starts) == {}
@@ -53,7 +42,7 @@ def test_a_reminder_reaches_a_verified_phone_through_twilio_once(app, make_box, 
 
 def test_an_unverified_or_taken_number_gets_no_text(app, client, make_box, make_user, verify_phone, smtp_server,
                                                     fcm, twilio):
-    box, starts = reminded_box(make_box)
+    box, starts = reminded_event(make_box)
     owner, pending, latecomer = make_user(), make_user(), make_user()
     verify_phone(owner, PHONE)
     # One asked for a code and never confirmed it; the other wanted a number someone else holds.
@@ -74,13 +63,9 @@ def test_an_unverified_or_taken_number_gets_no_text(app, client, make_box, make_
     assert by_uid == {owner.uid: "sent", pending.uid: "none", latecomer.uid: "none"}
 
 
-def test_a_failed_text_is_retried_after_backoff_without_repeating_what_went_through(
-        make_box, make_user, verify_phone, smtp_server, fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
-    verify_phone(holder, PHONE)
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+def test_a_failed_text_is_retried_after_backoff_without_repeating_what_went_through(reminded_holder, smtp_server,
+                                                                                    twilio):
+    box, starts, holder = reminded_holder()
     # One text a day for this account: a retry must not count twice.
     box.app.config["SMS_ACCOUNT_DAILY_LIMIT"] = 1
     twilio.fail(503, times=1)
@@ -98,13 +83,8 @@ def test_a_failed_text_is_retried_after_backoff_without_repeating_what_went_thro
     assert len(smtp_server.to(holder.email)) == 1
 
 
-def test_a_text_interrupted_by_a_crash_is_parked_not_repeated(app, make_box, make_user, verify_phone, smtp_server,
-                                                              fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
-    verify_phone(holder, PHONE)
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+def test_a_text_interrupted_by_a_crash_is_parked_not_repeated(app, reminded_holder, twilio):
+    box, starts, holder = reminded_holder()
     due = starts - timedelta(minutes=59)
     with time_machine.travel(due, tick=False):
         with app.app_context():
@@ -123,9 +103,9 @@ def test_a_text_interrupted_by_a_crash_is_parked_not_repeated(app, make_box, mak
 
 
 def test_the_daily_limits_hold_for_texts_too(make_box, make_user, verify_phone, smtp_server, fcm, twilio):
-    first, starts = reminded_box(make_box)
-    second, _ = reminded_box(make_box, starts=starts)
-    third, _ = reminded_box(make_box, starts=starts + timedelta(days=1))
+    first, starts = reminded_event(make_box)
+    second, _ = reminded_event(make_box, starts=starts)
+    third, _ = reminded_event(make_box, starts=starts + timedelta(days=1))
     holder, abroad = make_user(), make_user()
     verify_phone(holder, PHONE)
     verify_phone(abroad, "+447700900123")
@@ -149,14 +129,9 @@ def test_the_daily_limits_hold_for_texts_too(make_box, make_user, verify_phone, 
     assert [t["to"] for t in twilio.messages()] == [PHONE, PHONE]
 
 
-def test_a_number_twilio_reports_unsubscribed_is_opted_out(app, client, make_box, make_user, verify_phone,
-                                                           smtp_server, fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
+def test_a_number_twilio_reports_unsubscribed_is_opted_out(app, client, reminded_holder):
     # Twilio's magic test number for a recipient who opted out with Twilio itself (error 21610).
-    verify_phone(holder, "+15005550004")
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+    box, starts, holder = reminded_holder("+15005550004")
 
     assert remind(app, box, starts) == {"sent": 1}
     [message] = outbox(app, "reminder")

@@ -3,7 +3,7 @@ from twilio.request_validator import RequestValidator
 
 from app.auth import Role
 from tests.notifications.conftest import WEBHOOK_BASE
-from tests.notifications.test_sms import PHONE, outbox, remind, reminded_box
+from tests.notifications.test_sms import PHONE, outbox, remind
 
 INBOUND = "/api/v1/sms/webhooks/twilio/inbound"
 
@@ -24,13 +24,8 @@ def opted_out(client, user):
     return client.get("/api/v1/users/me/notification-preferences", headers=user.headers).json["sms_opted_out"]
 
 
-def test_stop_with_twilios_signature_opts_the_number_out_and_start_back_in(
-        app, client, make_box, make_user, verify_phone, smtp_server, fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
-    verify_phone(holder, PHONE)
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+def test_stop_with_twilios_signature_opts_the_number_out_and_start_back_in(app, client, reminded_holder, twilio):
+    box, starts, holder = reminded_holder()
 
     answer = reply(client, twilio, " stop ")
     assert answer.status_code == 200
@@ -64,13 +59,8 @@ def test_a_forged_or_missing_signature_is_refused_and_changes_nothing(client, ma
     assert opted_out(client, holder) is False
 
 
-def test_signed_status_callbacks_move_the_outbox_entry_forward(app, client, make_box, make_user, verify_phone,
-                                                              smtp_server, fcm, twilio):
-    box, starts = reminded_box(make_box)
-    holder = make_user()
-    verify_phone(holder, PHONE)
-    box.buy(holder)
-    box.settle(smtp_server, fcm, twilio)
+def test_signed_status_callbacks_move_the_outbox_entry_forward(app, client, make_user, reminded_holder, twilio):
+    box, starts, holder = reminded_holder()
     remind(app, box, starts)
     [text] = twilio.messages()
     [message] = outbox(app, "reminder")
