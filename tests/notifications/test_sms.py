@@ -116,7 +116,8 @@ def test_the_daily_limits_hold_for_texts_too(make_box, make_user, verify_phone, 
     first.app.config.update(SMS_ACCOUNT_DAILY_LIMIT=1, SMS_COUNTRY_DAILY_CAPS={"+49": 100, "*": 0})
 
     assert remind(first.app, first, starts) == {"sent": 3}
-    channels = {(m["recipient_uid"], m["data"]["event_id"]): m["channels"]["sms"] for m in outbox(first.app, "reminder")}
+    channels = {(m["recipient_uid"], m["data"]["event_id"]): m["channels"]["sms"]
+                for m in outbox(first.app, "reminder")}
     # One of the holder's two reminders today got its text, the other hit the account's limit;
     # the number in the UK matches no allowed prefix.
     assert sorted(channels[(holder.uid, b.id)] for b in (first, second)) == ["limited", "sent"]
