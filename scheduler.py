@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import create_app
 from app.jobs import scheduler_jobs
-from app.leases import is_scheduler_leader, new_holder_id, release_scheduler_lease
+from app.leases import hold_scheduler_lease, is_scheduler_leader, new_holder_id, release_scheduler_lease
 from app.timeutil import utcnow
 
 logger = logging.getLogger("app.scheduler")
@@ -50,6 +50,9 @@ def main():
     app = create_app()
     app.config["SCHEDULER_ID"] = holder
     jobs = scheduler_jobs(app.config)
+    # A first heartbeat before the first runs: leader-only jobs that ran before it would skip to their next interval.
+    with app.app_context():
+        hold_scheduler_lease()
     # A background scheduler with the main thread waiting on an event: the
     # signal handler only sets the event, so a signal can never interrupt a
     # Firestore transaction half-way.

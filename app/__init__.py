@@ -19,6 +19,8 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders")
 # What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
 LINE_KINDS = ("app.tickets.kind:TicketKind",)
+# Twilio posts its webhooks as forms; every other body is JSON.
+FORM_BLUEPRINTS = {"sms_webhooks"}
 
 
 def _resolve_config(config):
@@ -35,6 +37,8 @@ def _check_json_body():
     """Bodies are JSON that Firestore can store, refused here before any view parses them."""
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
     if request.method not in BODY_METHODS or not has_body:
+        return
+    if request.blueprint in FORM_BLUEPRINTS and request.mimetype == "application/x-www-form-urlencoded":
         return
     if not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
@@ -91,6 +95,7 @@ def _register_blueprints(app):
     from app.checkout.routes import blp as checkout_blp
     from app.events.routes import blp as events_blp
     from app.notifications.routes import blp as notifications_blp
+    from app.notifications.webhooks import blp as sms_webhooks_blp
     from app.orders.routes import blp as orders_blp
     from app.orders.routes import webhooks_blp
     from app.payments.routes import blp as payments_blp
@@ -99,7 +104,7 @@ def _register_blueprints(app):
     from app.venues.routes import blp as venues_blp
 
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
-                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp):
+                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp):
         api.register_blueprint(blueprint)
 
 

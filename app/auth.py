@@ -97,7 +97,8 @@ def verify_token(token):
     return claims
 
 
-def _bearer_token():
+def bearer_token():
+    """The request's raw ID token, or None; a malformed Authorization header is a 401."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -119,7 +120,7 @@ def user_from_claims(claims):
 def load_user():
     """Set ``g.user`` from the Authorization header, or None when there is none."""
     if "user" not in g:
-        token = _bearer_token()
+        token = bearer_token()
         g.user = user_from_claims(verify_token(token)) if token else None
     return g.user
 

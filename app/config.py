@@ -5,6 +5,7 @@ instantiated, so ``create_app`` sees the environment as it is at start-up and
 tests can build apps with their own values.
 """
 import os
+import re
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -26,6 +27,18 @@ def _bool(value, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _country_caps(raw):
+    """``+1:5000,+44:500,*:200`` -> {"+1": 5000, "+44": 500, "*": 200}; ``*`` is every other destination."""
+    caps = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        prefix, _, number = part.partition(":")
+        prefix = prefix.strip()
+        if not (prefix == "*" or re.fullmatch(r"\+[1-9][0-9]{0,6}", prefix)) or not number.strip().isdigit():
+            raise ConfigError(f"SMS_COUNTRY_DAILY_CAPS: {part!r} is not '+<digits>:<count>' or '*:<count>'")
+        caps[prefix] = int(number)
+    return caps
+
+
 def _int(environ, key, default):
     raw = environ.get(key)
     if raw in (None, ""):
@@ -43,6 +56,7 @@ class Config:
     LOG_FORMAT_DEFAULT = "color"
     HSTS_SECONDS_DEFAULT = 0
     PUSH_CHANNEL_DEFAULT = "console"
+    SMS_CHANNEL_DEFAULT = "console"
 
     def __init__(self, environ=None, **overrides):
         if environ is None:
@@ -128,6 +142,17 @@ class Config:
         self.OUTBOX_BACKOFF_SECONDS = _int(environ, "OUTBOX_BACKOFF_SECONDS", 60)
         self.OUTBOX_BACKOFF_MAX_SECONDS = _int(environ, "OUTBOX_BACKOFF_MAX_SECONDS", 3600)
         self.OUTBOX_LEASE_SECONDS = _int(environ, "OUTBOX_LEASE_SECONDS", 120)
+        # SMS through Twilio (app/notifications/sms.py); `console` logs instead, `off` sends none.
+        self.TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
+        self.TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
+        self.TWILIO_FROM = env("TWILIO_FROM", "")
+        self.TWILIO_API_BASE = env("TWILIO_API_BASE", "https://api.twilio.com")
+        self.TWILIO_TIMEOUT_SECONDS = _int(environ, "TWILIO_TIMEOUT_SECONDS", 10)
+        self.SMS_CHANNEL = env("SMS_CHANNEL", "twilio" if self.TWILIO_ACCOUNT_SID else self.SMS_CHANNEL_DEFAULT)
+        self.SMS_WEBHOOK_BASE_URL = env("SMS_WEBHOOK_BASE_URL", "").rstrip("/")
+        self.SMS_ACCOUNT_DAILY_LIMIT = _int(environ, "SMS_ACCOUNT_DAILY_LIMIT", 10)
+        self.SMS_NUMBER_DAILY_LIMIT = _int(environ, "SMS_NUMBER_DAILY_LIMIT", 10)
+        self.SMS_COUNTRY_DAILY_CAPS = _country_caps(env("SMS_COUNTRY_DAILY_CAPS", "*:1000"))
 
         self.API_TITLE = "Boxoffice"
         self.API_VERSION = "v1"
@@ -157,6 +182,15 @@ class Config:
             raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
         if self.PUSH_CHANNEL not in {"fcm", "console"}:
             raise ConfigError("PUSH_CHANNEL must be fcm or console")
+        if self.SMS_CHANNEL not in {"twilio", "console", "off"}:
+            raise ConfigError("SMS_CHANNEL must be twilio, console or off")
+        if self.SMS_CHANNEL == "twilio":
+            if not re.fullmatch(r"AC[0-9a-f]{32}", self.TWILIO_ACCOUNT_SID):
+                raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_ACCOUNT_SID (AC followed by 32 hex digits)")
+            if not self.TWILIO_AUTH_TOKEN:
+                raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_AUTH_TOKEN")
+            if not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-f]{32}", self.TWILIO_FROM):
+                raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_FROM: a number in E.164 or a Messaging Service SID")
 
 
 class DevelopmentConfig(Config):
@@ -187,9 +221,19 @@ class ProductionConfig(Config):
     LOG_FORMAT_DEFAULT = "json"
     HSTS_SECONDS_DEFAULT = 31536000
     PUSH_CHANNEL_DEFAULT = "fcm"
+    # Without Twilio credentials production sends no SMS rather than logging them.
+    SMS_CHANNEL_DEFAULT = "off"
 
     def validate(self):
         super().validate()
+        if self.SMS_CHANNEL == "console":
+            raise ConfigError("SMS_CHANNEL=console only logs text messages; use twilio or off in production")
+        if self.SMS_CHANNEL == "twilio":
+            if not self.TWILIO_API_BASE.startswith("https://"):
+                raise ConfigError("TWILIO_API_BASE must be an https:// address in production")
+            # Status callbacks go to this address and inbound signatures are checked against it.
+            if not self.SMS_WEBHOOK_BASE_URL.startswith("https://"):
+                raise ConfigError("SMS_CHANNEL=twilio needs SMS_WEBHOOK_BASE_URL, the API's public https:// address")
         if self.EMULATOR_HOSTS:
             # Emulator ID tokens are unsigned; honouring them would let anyone in.
             raise ConfigError(

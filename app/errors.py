@@ -78,6 +78,8 @@ CATALOGUE = {
     "request_in_progress": Entry(409, "The same request is being processed; try again in a moment.", 1),
     "payment_not_startable": Entry(409, "This order's payment cannot be started now."),
     "checked_in": Entry(409, "A ticket to refund has admitted someone at the door."),
+    "phone_taken": Entry(409, "This phone number belongs to another account."),
+    "phone_not_verified": Entry(409, "Verify a phone number before turning text messages on."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
@@ -89,8 +91,11 @@ CATALOGUE = {
     "discount_invalid": Entry(422, "This discount code does not apply."),
     "discount_not_valid_now": Entry(422, "This discount code is not valid now."),
     "amount_not_chargeable": Entry(422, "The payment provider cannot charge this amount in this currency."),
+    "invalid_verification_code": Entry(422, "The verification code is wrong."),
+    "verification_expired": Entry(422, "This verification has expired or was used; request a new code."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
+    "sms_limit_reached": Entry(429, "Today's text messages for this account, number or country are used up."),
     # 5xx
     "internal_error": Entry(500, "Something went wrong on our side."),
     "auth_upstream_error": Entry(502, "The identity service refused the request."),

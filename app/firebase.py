@@ -249,8 +249,15 @@ class Firebase:
     def get_user_by_email(self, email):
         return fb_auth.get_user_by_email(email, app=self.app)
 
+    def get_user_by_phone_number(self, phone):
+        return fb_auth.get_user_by_phone_number(phone, app=self.app)
+
     def update_user(self, uid, **fields):
         return fb_auth.update_user(uid, app=self.app, **fields)
+
+    def remove_phone_number(self, uid):
+        # None means "leave as is" to update_user; DELETE_ATTRIBUTE unlinks the phone provider.
+        return fb_auth.update_user(uid, phone_number=fb_auth.DELETE_ATTRIBUTE, app=self.app)
 
     def delete_user(self, uid):
         fb_auth.delete_user(uid, app=self.app)

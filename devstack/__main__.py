@@ -9,6 +9,7 @@ import time
 
 from .procs import DevstackError, check_ports_free, spawn, stop_process
 from .stack import PORT_LABELS, REPO_ROOT, Stack
+from .twilio_standin import TwilioStandIn
 
 DATA_DIR = REPO_ROOT / ".emulator-data"
 LOG_DIR = REPO_ROOT / "logs"
@@ -40,7 +41,7 @@ def settings():
     api_port = values.get("API_PORT") or "5000"
     if not api_port.isdigit():
         raise DevstackError(f"API_PORT must be a port number, not {api_port!r}")
-    return int(api_port), values.get("FIREBASE_PROJECT_ID") or "demo-boxoffice"
+    return int(api_port), values.get("FIREBASE_PROJECT_ID") or "demo-boxoffice", values
 
 
 def say(message):
@@ -84,13 +85,25 @@ def run_seed(env):
         raise DevstackError(f"`flask --app run:app seed-demo` failed with exit code {code}")
 
 
+def start_twilio(values, api_port):
+    """Texts go to the Twilio stand-in, unless .env or the environment sets SMS up otherwise."""
+    if values.get("SMS_CHANNEL") or values.get("TWILIO_ACCOUNT_SID"):
+        return None, {}
+    twilio = TwilioStandIn(log_dir=LOG_DIR, callbacks=True).start()
+    say(f"Twilio stand-in {twilio.url}: texts are logged to {LOG_DIR / 'twilio-standin.log'} "
+        f"and listed at {twilio.url}/_standin/messages")
+    return twilio, {**twilio.env(), "SMS_WEBHOOK_BASE_URL": f"http://127.0.0.1:{api_port}"}
+
+
 def run():
-    api_port, project_id = settings()
+    api_port, project_id, values = settings()
     stack = local_stack(project_id, {"API, API_PORT": api_port})
     children = {}
+    twilio = None
     try:
         start_stack(stack)
-        env = {**os.environ, **stack.env, "APP_ENV": "development", "API_PORT": str(api_port)}
+        twilio, sms_env = start_twilio(values, api_port)
+        env = {**os.environ, **stack.env, **sms_env, "APP_ENV": "development", "API_PORT": str(api_port)}
         run_seed(env)
         children["API"] = spawn([sys.executable, "run.py"], env=env, cwd=REPO_ROOT)
         children["scheduler"] = spawn([sys.executable, "scheduler.py"], env=env, cwd=REPO_ROOT)
@@ -109,11 +122,11 @@ def run():
         say(f"an emulator exited; see its log in {LOG_DIR}")
         return 1
     finally:
-        shutdown(stack, children)
+        shutdown(stack, children, twilio)
 
 
 def emulators():
-    _, project_id = settings()
+    _, project_id, _ = settings()
     stack = local_stack(project_id)
     try:
         start_stack(stack)
@@ -127,13 +140,15 @@ def emulators():
         shutdown(stack, {})
 
 
-def shutdown(stack, children):
+def shutdown(stack, children, twilio=None):
     # Every stop below is bounded by timeouts; a second Ctrl-C must not cut the emulators' export short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     say("stopping ...")
     for proc in children.values():
         stop_process(proc)
+    if twilio:
+        twilio.stop()
     stack.stop()
     say("stopped")
 

@@ -3,6 +3,7 @@
 import atexit
 import ctypes
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -139,6 +140,27 @@ def http_body(url, timeout=1.0):
             return resp.read().decode(errors="replace")
     except (OSError, http.client.HTTPException):
         return None
+
+
+def json_request(method, url, body=None, timeout=10):
+    """A JSON request to a stand-in's control path; its decoded answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def serve_in_foreground(server, label):
+    """A stand-in's ``main``: serve until Ctrl-C (a SIGTERM from its parent ends the process as usual)."""
+    host, port = server.server_address[:2]
+    print(f"{label} listening on {host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 def log_tail(path, start=0, lines=30):

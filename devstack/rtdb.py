@@ -31,12 +31,11 @@ import string
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .procs import LocalServer, http_body
+from .procs import LocalServer, http_body, json_request, serve_in_foreground
 
 ADMIN = "Bearer owner"
 INVALID_KEY_CHARS = set(".$#[]/") | {chr(c) for c in range(32)} | {"\x7f"}
@@ -308,11 +307,7 @@ class RtdbServer(LocalServer):
         return http_body(f"http://{self.host}/.standin/ready") is not None
 
     def _control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://{self.host}/.standin/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+        return json_request(method, f"http://{self.host}/.standin/{path}", body)
 
     def fail(self, status=503, times=None):
         """Make the next data requests (all, or only `times` of them) fail with `status`."""
@@ -337,15 +332,7 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args(argv)
-    server = serve(args.port, args.host)
-    print(f"rtdb stand-in listening on {args.host}:{args.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_in_foreground(serve(args.port, args.host), "rtdb stand-in")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@ ends, also when a test fails. Each test starts from empty data.
 """
 import itertools
 import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +23,7 @@ from devstack import Stack
 pytest_plugins = ["tests.factories", "tests.mailbox"]
 
 PROJECT_ID = "demo-boxoffice-test"
+ROOT = Path(__file__).resolve().parent.parent
 _emails = itertools.count(1)
 
 
@@ -120,3 +125,59 @@ def snapshot(stack):
         return state
 
     return take
+
+
+def sent_code(stack, verification_id):
+    """The code the Auth emulator texted for a verification, from its REST API."""
+    response = requests.get(f"http://{stack.auth_host}/emulator/v1/projects/{PROJECT_ID}/verificationCodes",
+                            timeout=10)
+    response.raise_for_status()
+    return next(c["code"] for c in response.json()["verificationCodes"] if c["sessionInfo"] == verification_id)
+
+
+@pytest.fixture
+def verify_phone(client, stack):
+    """Verify a number for a user as a person would: ask for a code, read it off the "phone", send it back."""
+
+    def verify(user, phone):
+        asked = client.post("/api/v1/users/me/phone", json={"phone": phone}, headers=user.headers)
+        assert asked.status_code == 202, asked.json
+        code = sent_code(stack, asked.json["verification_id"])
+        done = client.post("/api/v1/users/me/phone/verify", headers=user.headers,
+                           json={"verification_id": asked.json["verification_id"], "code": code})
+        assert done.status_code == 200, done.json
+        return done.json
+
+    return verify
+
+
+def wait_for(predicate, timeout=20.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.0f s" % timeout)
+
+
+@pytest.fixture
+def start_scheduler(app, tmp_path):
+    """Start ``python scheduler.py`` processes (with extra environment); each is killed by its PID afterwards."""
+    processes = []
+
+    def start(**extra_env):
+        env = {**os.environ, "APP_ENV": "testing", "SCHEDULER_HEARTBEAT_SECONDS": "1",
+               "LOG_DIR": str(tmp_path / f"scheduler-{len(processes)}"), **extra_env}
+        stderr = open(tmp_path / f"scheduler-{len(processes)}.stderr", "w")
+        proc = subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        stderr.close()
+        processes.append(proc)
+        return proc
+
+    yield start
+    for proc in processes:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)

@@ -64,3 +64,34 @@ def test_an_unknown_app_env_is_refused(good_env):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "APP_ENV must be one of" in result.stderr
+
+
+TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0a" * 16, "TWILIO_AUTH_TOKEN": "token", "TWILIO_FROM": "+15005550006",
+          "SMS_WEBHOOK_BASE_URL": "https://api.boxoffice.example"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN"),
+    ({"TWILIO_ACCOUNT_SID": "not-a-sid", "SMS_CHANNEL": "twilio"}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_FROM": "015005550006"}, "TWILIO_FROM"),
+    ({"SMS_WEBHOOK_BASE_URL": ""}, "SMS_WEBHOOK_BASE_URL"),
+    ({"SMS_WEBHOOK_BASE_URL": "http://api.boxoffice.example"}, "SMS_WEBHOOK_BASE_URL"),
+    ({"TWILIO_API_BASE": "http://127.0.0.1:8099"}, "TWILIO_API_BASE"),
+    ({"SMS_CHANNEL": "console"}, "SMS_CHANNEL=console"),
+    ({"SMS_CHANNEL": "carrier-pigeon"}, "SMS_CHANNEL must be"),
+    ({"SMS_COUNTRY_DAILY_CAPS": "+44=500"}, "SMS_COUNTRY_DAILY_CAPS"),
+])
+def test_production_refuses_an_sms_channel_that_cannot_work(good_env, change, message):
+    environ = {k: v for k, v in {**good_env, **TWILIO, **change}.items() if v != ""}
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig(environ=environ).validate()
+
+
+def test_production_sends_texts_through_twilio_when_configured_and_none_without_it(good_env):
+    configured = ProductionConfig(environ={**good_env, **TWILIO, "SMS_COUNTRY_DAILY_CAPS": "+1:5000, +44:500"})
+    configured.validate()
+    assert configured.SMS_CHANNEL == "twilio"
+    assert configured.SMS_COUNTRY_DAILY_CAPS == {"+1": 5000, "+44": 500}
+    without = ProductionConfig(environ=good_env)
+    without.validate()
+    assert without.SMS_CHANNEL == "off"

@@ -1,19 +1,13 @@
 """The scheduler process and its lease: one leader, a standby that takes over, clean SIGTERM."""
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import time_machine
 
 from app.leases import SCHEDULER_LEASE, acquire_lease, get_lease, release_lease
 from app.timeutil import utcnow
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import wait_for
 
 
 def test_a_lease_has_one_holder_until_it_expires(app):
@@ -27,37 +21,6 @@ def test_a_lease_has_one_holder_until_it_expires(app):
         assert not release_lease("job", "a")
         assert release_lease("job", "b")
         assert get_lease("job") is None
-
-
-def wait_for(predicate, timeout=20.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within %.0f s" % timeout)
-
-
-@pytest.fixture
-def start_scheduler(app, tmp_path):
-    processes = []
-
-    def start():
-        env = {**os.environ, "APP_ENV": "testing", "SCHEDULER_HEARTBEAT_SECONDS": "1",
-               "LOG_DIR": str(tmp_path / f"scheduler-{len(processes)}")}
-        stderr = open(tmp_path / f"scheduler-{len(processes)}.stderr", "w")
-        proc = subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-        stderr.close()
-        processes.append(proc)
-        return proc
-
-    yield start
-    for proc in processes:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
 
 
 def holder_pid(app):

@@ -1,12 +1,10 @@
-import functools
-import zoneinfo
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.events.service import EventStatus
 from app.events.ticket_types import TicketKind
 from app.money import CURRENCIES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.timeutil import is_time_zone
 from app.venues.schemas import SECTION_ID, TAX_CATEGORY
 
 CATEGORIES = ("music", "theatre", "comedy", "dance", "sports", "conference", "festival", "family", "film",
@@ -15,13 +13,8 @@ MAX_REMINDER_MINUTES = 60 * 24 * 60
 MAX_PRICE = 100_000_000
 
 
-@functools.cache
-def _time_zones():
-    return frozenset(zoneinfo.available_timezones())
-
-
 def _time_zone(value):
-    if value not in _time_zones():
+    if not is_time_zone(value):
         raise ValidationError("Unknown time zone; use an IANA name such as Europe/Berlin.")
 
 

@@ -1,4 +1,4 @@
-"""What a message says: its e-mail (plain text, HTML, inline QR images) and its push, per kind.
+"""What a message says: its e-mail (plain text, HTML, inline QR images), its push and its SMS, per kind.
 
 Content is built when the message is delivered, not when it is queued, from
 the records as they are then: a reminder for an event cancelled since, or for
@@ -39,6 +39,8 @@ class Recipient:
     uid: str
     email: str | None
     name: str | None
+    # Firebase Auth holds only verified numbers (app/users/phones.py).
+    phone: str | None = None
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Content:
     html: str
     push_title: str
     push_body: str
+    sms: str
     push_data: dict = field(default_factory=dict)
     # (content id, PNG bytes, file name) shown inline by the HTML part.
     images: list = field(default_factory=list)
@@ -66,7 +69,7 @@ def recipient(uid):
         account = get_firebase().get_user(uid)
     except UserNotFoundError:
         return Recipient(uid, None, None)
-    return Recipient(uid, account.email, account.display_name)
+    return Recipient(uid, account.email, account.display_name, account.phone_number)
 
 
 def qr_png(code):
@@ -127,6 +130,7 @@ def _order_confirmation(message, person):
         subject=f"Your order for {event['title']}", text=text, html=html,
         push_title="Your order is confirmed",
         push_body=f"{len(rows)} item{'s' if len(rows) != 1 else ''} for {event['title']}",
+        sms=f"Your order for {event['title']} ({local_start(event)}) is in your e-mail and the app.",
         push_data={"kind": str(Kind.ORDER_CONFIRMATION), "order_id": order["id"], "event_id": event["id"]},
         images=[(r["cid"], qr_png(r["code"]), f"code-{r['number']}.png") for r in rows if r["code"]])
 
@@ -143,6 +147,7 @@ def _reminder(message, person):
     text, html = _render(Kind.REMINDER, person=person, event=event, starts=starts, count=count)
     return Content(subject=f"Reminder: {event['title']} starts {starts}", text=text, html=html,
                    push_title=f"{event['title']} is coming up", push_body=f"Starts {starts} at {event['venue_name']}",
+                   sms=f"Reminder: {event['title']} starts {starts} at {event['venue_name']}.",
                    push_data={"kind": str(Kind.REMINDER), "event_id": event["id"],
                               "offset_minutes": str(data["offset_minutes"])})
 
@@ -153,6 +158,7 @@ def _event_cancelled(message, person):
     text, html = _render(Kind.EVENT_CANCELLED, person=person, event=event, starts=starts)
     return Content(subject=f"Cancelled: {event['title']}", text=text, html=html,
                    push_title=f"{event['title']} is cancelled", push_body=f"It was to start {starts}.",
+                   sms=f"{event['title']} ({starts}) is cancelled. Your e-mail says what happens next.",
                    push_data={"kind": str(Kind.EVENT_CANCELLED), "event_id": event["id"]})
 
 
@@ -167,6 +173,7 @@ def _refund(message, person):
     text, html = _render(Kind.REFUND, person=person, event=event, order=order, amount=amount, count=count)
     return Content(subject=f"Refund of {amount} for {event['title']}", text=text, html=html,
                    push_title="Refund on its way", push_body=f"{amount} for {event['title']}",
+                   sms=f"A refund of {amount} for {event['title']} is on its way.",
                    push_data={"kind": str(Kind.REFUND), "order_id": order["id"], "refund_id": refund["id"]})
 
 

@@ -14,6 +14,11 @@ A failed channel is retried on the next attempt, after ``OUTBOX_BACKOFF_SECONDS`
 doubling per attempt (capped at ``OUTBOX_BACKOFF_MAX_SECONDS``); channels that
 went through are not sent again. After ``OUTBOX_MAX_ATTEMPTS`` the message is
 parked.
+
+The recipient's preferences are read at each attempt: a channel they turned
+off for the message's kind is marked ``off``, and a message that can wait and
+falls into their quiet hours is handed back, due when they end, without
+counting as an attempt.
 """
 import logging
 from collections import Counter
@@ -25,16 +30,19 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from app.firebase import db
 from app.leases import new_holder_id
-from app.notifications import compose
+from app.notifications import compose, preferences
 from app.notifications.email import send_email
 from app.notifications.push import send_push
+from app.notifications.sms import send_sms
 from app.notifications.service import CHANNELS, OUTBOX, ChannelState, MessageState, message_ref
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-_SENDERS = {"email": send_email, "push": send_push}
+_SENDERS = {"email": send_email, "push": send_push, "sms": send_sms}
+# What deliver_message answers for a message handed back until quiet hours end (it stays pending).
+DEFERRED = "deferred"
 
 
 def backoff(attempts):
@@ -110,20 +118,33 @@ def _finish(ref, holder, message, channels, errors):
     return state
 
 
+def _defer(ref, holder, message, until):
+    updates = {"claimed_by": None, "claimed_until": None, "inflight": None, "due_at": until,
+               "attempts": message["attempts"] - 1, "last_error": f"quiet hours until {until.isoformat()}"}
+    if not _write_if_holder(ref, holder, updates):
+        return None
+    logger.info("notification waits for quiet hours id=%s kind=%s until=%s", message["id"], message["kind"],
+                until.isoformat())
+    return DEFERRED
+
+
 def _describe(errors):
     return "; ".join(f"{channel}: {error}" for channel, error in sorted(errors.items())) or None
 
 
 def deliver_message(msg_id, *, holder):
-    """One delivery attempt of one message; its state afterwards, or None when another process has it."""
+    """One delivery attempt of one message; its state afterwards, DEFERRED, or None when another process has it."""
     ref = message_ref(msg_id)
     message = _claim(ref, holder)
     if message is None:
         return None
     channels = dict(message["channels"])
     try:
-        person = compose.recipient(message["recipient_uid"])
-        content = compose.compose(message, person)
+        wishes = preferences.load_preferences(message["recipient_uid"])
+        quiet_until = preferences.quiet_until(wishes, message["kind"], utcnow())
+        if quiet_until is None:
+            person = compose.recipient(message["recipient_uid"])
+            content = compose.compose(message, person)
     except compose.Skip as reason:
         skipped = {"state": str(MessageState.SKIPPED), "due_at": None, "claimed_by": None, "claimed_until": None,
                    "last_error": f"skipped: {reason}"}
@@ -132,9 +153,15 @@ def deliver_message(msg_id, *, holder):
     except Exception as exc:  # a broken record or template must not stop the other messages
         logger.exception("notification could not be composed id=%s", msg_id)
         return _finish(ref, holder, message, channels, {"compose": f"{type(exc).__name__}: {exc}"})
+    if quiet_until is not None:
+        return _defer(ref, holder, message, quiet_until)
     errors = {}
     for channel in CHANNELS:
-        if channels[channel] != ChannelState.PENDING:
+        # Messages queued before SMS existed have no sms channel.
+        if channels.get(channel) != ChannelState.PENDING:
+            continue
+        if not preferences.wanted(wishes, message["kind"], channel):
+            channels[channel] = str(ChannelState.OFF)
             continue
         if not _write_if_holder(ref, holder, {"inflight": channel}):
             return None

@@ -3,8 +3,8 @@
 A message is one document in ``notification_outbox`` whose id is a hash of its
 dedupe key, written with ``create()``: enqueuing the same key again (a retried
 request, a job run twice, two scheduler processes) leaves the one message
-there. ``delivery.deliver_outbox`` sends each pending message by e-mail and
-push, retries failures with exponential backoff and parks a message after
+there. ``delivery.deliver_outbox`` sends each pending message by e-mail,
+push and SMS, as the recipient's preferences allow, retries failures with exponential backoff and parks a message after
 ``OUTBOX_MAX_ATTEMPTS`` where admins see it.
 
 ``due_at`` is set while a message waits for a delivery attempt and is None
@@ -27,7 +27,7 @@ from app.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 OUTBOX = "notification_outbox"
-CHANNELS = ("email", "push")
+CHANNELS = ("email", "push", "sms")
 
 
 class Kind(StrEnum):
@@ -35,6 +35,9 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     EVENT_CANCELLED = "event_cancelled"
     REFUND = "refund"
+    # Sent by parking and concessions once they land; people can choose their channels already.
+    PARKING_ENDING = "parking_ending"
+    ORDER_READY = "order_ready"
 
 
 class MessageState(StrEnum):
@@ -47,8 +50,12 @@ class MessageState(StrEnum):
 class ChannelState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    # Nothing to send on it: no devices, no e-mail address.
+    # Nothing to send on it: no devices, no e-mail address, no verified phone number.
     NONE = "none"
+    # The recipient does not want it: turned off in their preferences, or they replied STOP.
+    OFF = "off"
+    # Not sent: the day's SMS limit of the account, the number or its country was used up.
+    LIMITED = "limited"
     # A process stopped between starting the send and recording it; never sent again.
     UNKNOWN = "unknown"
 

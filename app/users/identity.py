@@ -32,6 +32,25 @@ _ERRORS = {
     "MISSING_REFRESH_TOKEN": ("invalid_refresh_token", "The refresh token is not valid; log in again.", None),
 }
 
+# Phone verification (accounts:sendVerificationCode, accounts:signInWithPhoneNumber)
+_PHONE_ERRORS = {
+    "INVALID_PHONE_NUMBER": ("validation_error", "Firebase does not accept this phone number.", "phone"),
+    "MISSING_PHONE_NUMBER": ("validation_error", "A phone number is required.", "phone"),
+    "CAPTCHA_CHECK_FAILED": ("validation_error", "The reCAPTCHA token was refused.", "recaptcha_token"),
+    "INVALID_RECAPTCHA_TOKEN": ("validation_error", "The reCAPTCHA token was refused.", "recaptcha_token"),
+    "MISSING_RECAPTCHA_TOKEN": ("validation_error", "This project needs a reCAPTCHA token.", "recaptcha_token"),
+    "QUOTA_EXCEEDED": ("sms_limit_reached", "Firebase's SMS quota for this project is used up.", None),
+    "INVALID_CODE": ("invalid_verification_code", "The verification code is wrong.", None),
+    "MISSING_CODE": ("invalid_verification_code", "The verification code is wrong.", None),
+    "INVALID_SESSION_INFO": ("verification_expired", None, None),
+    "MISSING_SESSION_INFO": ("verification_expired", None, None),
+    "SESSION_EXPIRED": ("verification_expired", None, None),
+    "CODE_EXPIRED": ("verification_expired", None, None),
+    "INVALID_ID_TOKEN": ("invalid_token", "The ID token is not valid; log in again.", None),
+    "TOKEN_EXPIRED": ("token_expired", "The ID token has expired; log in again.", None),
+    "USER_DISABLED": ("user_disabled", "This account is disabled.", None),
+}
+
 
 class IdentityError(AppError):
     """An Identity Toolkit refusal, with Firebase's own reason kept for callers that care."""
@@ -49,7 +68,7 @@ def _hosts():
     return "https://identitytoolkit.googleapis.com/v1", "https://securetoken.googleapis.com/v1"
 
 
-def _post(url, payload):
+def _post(url, payload, errors=_ERRORS):
     params = {"key": current_app.config["FIREBASE_WEB_API_KEY"]}
     try:
         response = _session.post(url, params=params, json=payload,
@@ -65,10 +84,10 @@ def _post(url, payload):
         return body
     raw = (body.get("error") or {}).get("message", "")
     reason = raw.split(" ", 1)[0].split(":", 1)[0].strip()
-    if reason not in _ERRORS:
+    if reason not in errors:
         logger.error("identity service refused with %s (%s)", response.status_code, reason or "no reason")
         raise IdentityError(reason, "auth_upstream_error")
-    code, message, field = _ERRORS[reason]
+    code, message, field = errors[reason]
     details = {"fields": {field: [message]}} if field and code == "validation_error" else {}
     raise IdentityError(reason, code, message, details)
 
@@ -109,3 +128,26 @@ def exchange_refresh_token(refresh_token):
 def send_password_reset(email):
     toolkit, _ = _hosts()
     _post(f"{toolkit}/accounts:sendOobCode", {"requestType": "PASSWORD_RESET", "email": email})
+
+
+def send_phone_code(phone, *, recaptcha_token=None):
+    """Have Firebase text a verification code to ``phone``; returns the session that the code confirms."""
+    toolkit, _ = _hosts()
+    payload = {"phoneNumber": phone}
+    if recaptcha_token:
+        payload["recaptchaToken"] = recaptcha_token
+    return _post(f"{toolkit}/accounts:sendVerificationCode", payload, _PHONE_ERRORS)["sessionInfo"]
+
+
+def link_phone(id_token, session_info, code):
+    """Attach the number the code was sent to to the ID token's account; returns the number.
+
+    Firebase answers a number that belongs to another account with a
+    ``temporaryProof`` instead of linking it: that is the duplicate case.
+    """
+    toolkit, _ = _hosts()
+    body = _post(f"{toolkit}/accounts:signInWithPhoneNumber",
+                 {"idToken": id_token, "sessionInfo": session_info, "code": code}, _PHONE_ERRORS)
+    if body.get("temporaryProof"):
+        raise IdentityError("PHONE_NUMBER_EXISTS", "phone_taken")
+    return body["phoneNumber"]

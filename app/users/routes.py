@@ -1,11 +1,12 @@
 from flask import current_app, g
 from flask_smorest import Blueprint
 
-from app.auth import login_required, roles_required
+from app.auth import bearer_token, login_required, roles_required
 from app.extensions import limiter
-from app.users import service
-from app.users.schemas import (DeviceIn, DeviceOut, LoginIn, PasswordResetIn, ProfileOut, ProfilePatch, RefreshIn,
-                               RegisterIn, RoleIn, RoleOut, SessionOut)
+from app.users import phones, service
+from app.users.schemas import (DeviceIn, DeviceOut, LoginIn, PasswordResetIn, PhoneIn, PhoneOut, PhoneVerificationOut,
+                               PhoneVerifyIn, ProfileOut, ProfilePatch, RefreshIn, RegisterIn, RoleIn, RoleOut,
+                               SessionOut)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Accounts, sessions and profiles")
 
@@ -63,7 +64,7 @@ def get_me():
 @blp.arguments(ProfilePatch)
 @blp.response(200, ProfileOut)
 def update_me(data):
-    """Change the caller's display name, phone or locale"""
+    """Change the caller's display name or locale (a phone number is verified through /users/me/phone)"""
     return service.update_profile(g.user, **data)
 
 
@@ -90,6 +91,42 @@ def register_device(data):
 def delete_device(device_id):
     """Forget a device (for example on log-out)"""
     service.remove_device(g.user.uid, device_id)
+
+
+@blp.route("/users/me/phone", methods=["GET"])
+@login_required
+@blp.response(200, PhoneOut)
+def get_phone():
+    """The caller's verified phone number, the only one text messages go to"""
+    return phones.get_phone(g.user.uid)
+
+
+@blp.route("/users/me/phone", methods=["POST"])
+@limiter.limit(_auth_limit)
+@login_required
+@blp.arguments(PhoneIn)
+@blp.response(202, PhoneVerificationOut)
+def request_phone_verification(data):
+    """Text a verification code to a number (E.164); confirm it with /users/me/phone/verify"""
+    return phones.request_phone_verification(g.user, data["phone"], recaptcha_token=data.get("recaptcha_token"))
+
+
+@blp.route("/users/me/phone/verify", methods=["POST"])
+@limiter.limit(_auth_limit)
+@login_required
+@blp.arguments(PhoneVerifyIn)
+@blp.response(200, PhoneOut)
+def verify_phone(data):
+    """Confirm the code: the number becomes the caller's, unless another account holds it"""
+    return phones.confirm_phone(g.user, bearer_token(), data["verification_id"], data["code"])
+
+
+@blp.route("/users/me/phone", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_phone():
+    """Remove the caller's phone number: no more text messages"""
+    phones.remove_phone(g.user)
 
 
 @blp.route("/admin/users/<uid>/role", methods=["PUT"])

@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.auth import Role
 
 EMAIL = dict(validate=validate.Length(max=254))
+E164 = r"^\+[1-9][0-9]{6,14}$"
 
 
 class RegisterIn(Schema):
@@ -35,7 +36,7 @@ class ProfileOut(Schema):
     uid = fields.String(required=True)
     email = fields.String(allow_none=True)
     display_name = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "The verified phone number (E.164), if any."})
     locale = fields.String(allow_none=True)
     role = fields.String(required=True)
     email_verified = fields.Boolean()
@@ -45,15 +46,13 @@ class ProfileOut(Schema):
 
 class ProfilePatch(Schema):
     display_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
-    phone = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^\+[1-9][0-9]{6,14}$", error="Use E.164 format, e.g. +4915112345678."))
     locale = fields.String(allow_none=True, validate=validate.Regexp(
         r"^[a-z]{2,3}(-[A-Z]{2})?$", error="Use a language tag such as en or de-AT."))
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send at least one of display_name, phone, locale.", "_schema")
+            raise ValidationError("Send at least one of display_name, locale.", "_schema")
 
 
 class DeviceIn(Schema):
@@ -76,3 +75,25 @@ class RoleOut(Schema):
     uid = fields.String(required=True)
     role = fields.String(required=True)
     updated_at = fields.DateTime()
+
+
+class PhoneIn(Schema):
+    phone = fields.String(required=True, validate=validate.Regexp(
+        E164, error="Use E.164 format: + and the country code, e.g. +4915112345678."))
+    recaptcha_token = fields.String(load_only=True, validate=validate.Length(min=1, max=4096), metadata={
+        "description": "What Firebase needs to let a web client ask for a code (a reCAPTCHA token)."})
+
+
+class PhoneVerificationOut(Schema):
+    verification_id = fields.String(required=True, metadata={"description": "Send it back with the code."})
+    phone = fields.String(required=True)
+
+
+class PhoneVerifyIn(Schema):
+    verification_id = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="The code has 6 digits."))
+
+
+class PhoneOut(Schema):
+    phone = fields.String(required=True, allow_none=True)
+    verified = fields.Boolean(required=True)

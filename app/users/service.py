@@ -16,10 +16,11 @@ logger = logging.getLogger(__name__)
 USERS = "users"
 DEVICES = "devices"
 MAX_DEVICES = 50
-PROFILE_FIELDS = ("display_name", "phone", "locale")
+# The phone number is not among them: it is set by verifying it (app/users/phones.py).
+PROFILE_FIELDS = ("display_name", "locale")
 
 
-def _profile_ref(uid):
+def profile_ref(uid):
     return db().collection(USERS).document(uid)
 
 
@@ -30,7 +31,7 @@ def _new_profile(uid, email, display_name=None, role=Role.CUSTOMER):
 
 
 def _ensure_profile(uid, email, role):
-    ref = _profile_ref(uid)
+    ref = profile_ref(uid)
     snapshot = ref.get()
     if snapshot.exists:
         return snapshot.to_dict()
@@ -47,7 +48,7 @@ def register_user(email, password, *, display_name=None):
     uid = session["uid"]
     if display_name:
         get_firebase().update_user(uid, display_name=display_name)
-    _profile_ref(uid).set(_new_profile(uid, email, display_name))
+    profile_ref(uid).set(_new_profile(uid, email, display_name))
     logger.info("user registered uid=%s", uid)
     return session
 
@@ -81,7 +82,7 @@ def update_profile(user, **changes):
     profile = get_profile(user)
     changes = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
     changes["updated_at"] = utcnow()
-    _profile_ref(user.uid).update(changes)
+    profile_ref(user.uid).update(changes)
     if "display_name" in changes:
         get_firebase().update_user(user.uid, display_name=changes["display_name"])
     logger.info("profile updated uid=%s fields=%s", user.uid, sorted(changes))
@@ -93,7 +94,7 @@ def _device_id(token):
 
 
 def register_device(uid, token, *, platform):
-    devices = _profile_ref(uid).collection(DEVICES)
+    devices = profile_ref(uid).collection(DEVICES)
     ref = devices.document(_device_id(token))
     now = utcnow()
     snapshot = ref.get()
@@ -112,7 +113,7 @@ def remove_device(uid, device_id):
     # Ids come from _device_id; anything else (".", "..", "__x__") is no document id Firestore accepts.
     if not re.fullmatch(r"[0-9a-f]{32}", device_id):
         raise AppError("not_found", "No such device.")
-    ref = _profile_ref(uid).collection(DEVICES).document(device_id)
+    ref = profile_ref(uid).collection(DEVICES).document(device_id)
     if not ref.get().exists:
         raise AppError("not_found", "No such device.")
     ref.delete()
@@ -120,23 +121,23 @@ def remove_device(uid, device_id):
 
 def list_device_tokens(uid):
     """The FCM tokens the user's devices registered."""
-    return [doc.get("token") for doc in _profile_ref(uid).collection(DEVICES).stream()]
+    return [doc.get("token") for doc in profile_ref(uid).collection(DEVICES).stream()]
 
 
 def remove_device_token(uid, token):
     """Forget a token FCM reports dead; already gone is fine."""
-    _profile_ref(uid).collection(DEVICES).document(_device_id(token)).delete()
+    profile_ref(uid).collection(DEVICES).document(_device_id(token)).delete()
     logger.info("device token removed uid=%s device=%s", uid, _device_id(token))
 
 
 def erase_user(uid):
     """Erase personal data and the login; financial records keep only the anonymous uid."""
-    profile_ref = _profile_ref(uid)
+    profile = profile_ref(uid)
     batch = db().batch()
-    for device in profile_ref.collection(DEVICES).list_documents():
+    for device in profile.collection(DEVICES).list_documents():
         batch.delete(device)
     now = utcnow()
-    batch.set(profile_ref, {"uid": uid, "email": None, "display_name": None, "phone": None, "locale": None,
+    batch.set(profile, {"uid": uid, "email": None, "display_name": None, "phone": None, "locale": None,
                             "deleted_at": now, "updated_at": now}, merge=True)
     batch.commit()
     firebase = get_firebase()
@@ -165,6 +166,6 @@ def set_role(uid, role):
     token_cache().forget_uid(uid)
     now = utcnow()
     _ensure_profile(uid, account.email, role)
-    _profile_ref(uid).update({"role": str(role), "updated_at": now})
+    profile_ref(uid).update({"role": str(role), "updated_at": now})
     logger.info("role changed uid=%s role=%s", uid, role)
     return {"uid": uid, "role": str(role), "updated_at": now}

@@ -1,10 +1,12 @@
-"""Notification fixtures: the real SMTP server on loopback (tests/mailbox.py), an FCM stand-in, and paid
+"""Notification fixtures: the real SMTP server on loopback (tests/mailbox.py), FCM and Twilio stand-ins, and paid
 tickets for events.
 
 FCM cannot run here, so ``FcmStandIn`` answers the FCM v1 send call
 (``POST /v1/projects/<p>/messages:send``) the way FCM does, from a thread on a
 free port: tokens starting ``dead-`` get FCM's UNREGISTERED error, ``down-``
-a 503, anything else a message name.
+a 503, anything else a message name. Twilio cannot run here either: its
+stand-in (``devstack/twilio_standin.py``) is one child process for the whole
+run, stopped by PID, and forgets its texts before each test.
 """
 import json
 import threading
@@ -17,8 +19,12 @@ from app.auth import Role
 from app.events import lifecycle
 from app.notifications.delivery import deliver_outbox
 from app.timeutil import utcnow
+from devstack.twilio_standin import TwilioStandIn
 from tests.factories import current, shop_for
 from tests.mailbox import smtp_config
+
+# Twilio signs its callbacks over the URL it called; Flask's test client serves http://localhost.
+WEBHOOK_BASE = "http://localhost"
 
 
 class FcmStandIn(BaseHTTPRequestHandler):
@@ -63,10 +69,22 @@ def fcm():
     server.server_close()
 
 
+@pytest.fixture(scope="session")
+def twilio_standin(tmp_path_factory):
+    with TwilioStandIn(log_dir=tmp_path_factory.mktemp("twilio-logs")) as standin:
+        yield standin
+
+
 @pytest.fixture
-def app(make_app, smtp_server, fcm):
+def twilio(twilio_standin):
+    twilio_standin.reset()
+    return twilio_standin
+
+
+@pytest.fixture
+def app(make_app, smtp_server, fcm, twilio):
     return make_app(**smtp_config(smtp_server), PUSH_CHANNEL="fcm", FCM_API_BASE=fcm.url, OUTBOX_MAX_ATTEMPTS=3,
-                    OUTBOX_BACKOFF_SECONDS=60)
+                    OUTBOX_BACKOFF_SECONDS=60, SMS_WEBHOOK_BASE_URL=WEBHOOK_BASE, **twilio.env())
 
 
 class Box:
@@ -98,11 +116,13 @@ class Box:
         with self.app.app_context():
             return deliver_outbox(**kwargs)
 
-    def settle(self, mailbox, fcm):
+    def settle(self, mailbox, fcm, twilio=None):
         """Send what buying and refunding queued, then forget it: the test starts from a quiet outbox."""
         self.deliver()
         mailbox.messages.clear()
         fcm.received.clear()
+        if twilio:
+            twilio.reset()
 
 
 @pytest.fixture
@@ -119,3 +139,24 @@ def make_box(app, client, make_user, make_event):
 
 def soon(days=10):
     return utcnow().replace(microsecond=0) + timedelta(days=days)
+
+
+def reminded_event(make_box, starts=None):
+    """(box, starts) of an event whose one reminder is due 60 minutes before it starts."""
+    starts = starts or soon()
+    return make_box(title="Harbour Lights", starts_at=starts, ends_at=starts + timedelta(hours=3),
+                    reminder_offsets_minutes=[60]), starts
+
+
+@pytest.fixture
+def reminded_holder(make_box, make_user, verify_phone, smtp_server, fcm, twilio):
+    """(box, starts, holder): a reminded event and a holder with a verified phone; what buying sent is forgotten."""
+    def build(phone="+4915112345678"):
+        box, starts = reminded_event(make_box)
+        holder = make_user()
+        verify_phone(holder, phone)
+        box.buy(holder)
+        box.settle(smtp_server, fcm, twilio)
+        return box, starts, holder
+
+    return build

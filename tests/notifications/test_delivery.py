@@ -52,7 +52,7 @@ def test_order_confirmation_arrives_by_smtp_with_each_tickets_qr_code(app, clien
         cid = f"qr-{ticket['id']}@boxoffice"
         assert f'src="cid:{cid}"' in html
         assert images[cid] == qr_png(ticket["code"])
-    assert outbox(app, first["id"])["channels"] == {"email": "sent", "push": "none"}
+    assert outbox(app, first["id"])["channels"] == {"email": "sent", "push": "none", "sms": "off"}
 
 
 def test_push_goes_through_fcm_and_dead_tokens_are_removed(app, client, make_box, make_user, fcm, smtp_server):
@@ -102,7 +102,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_for_admins(app, c
     start = utcnow()
     assert box.deliver() == {"pending": 2}
     state = outbox(app, message["id"])
-    assert state["channels"] == {"email": "pending", "push": "sent"}
+    assert state["channels"] == {"email": "pending", "push": "sent", "sms": "none"}
     assert "ConnectionRefusedError" in state["last_error"]
     assert box.deliver() == {}  # not due before its backoff
     with time_machine.travel(start + timedelta(seconds=59)):
@@ -149,7 +149,7 @@ def test_a_send_interrupted_by_a_crash_is_parked_not_repeated(app, client, make_
     with time_machine.travel(utcnow() + timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)):
         assert box.deliver(holder="other") == {"parked": 1}
     state = outbox(app, message["id"])
-    assert state["channels"] == {"email": "unknown", "push": "none"}
+    assert state["channels"] == {"email": "unknown", "push": "none", "sms": "off"}
     assert "interrupted" in state["last_error"]
     assert smtp_server.messages == []
 
