@@ -4,9 +4,12 @@ Each worker builds its own app (no preload), so every worker opens its own
 Firestore channel after the fork. With more than one worker, point REDIS_URL
 at a shared Redis so rate limits and the cache are shared too.
 
-Every worker gets a lane, a number no other live worker has: it offers its
-buyers every ``workers``-th unit of a ticket type first, so that workers
-racing through an on-sale rarely pick the same unit (app/inventory/units.py).
+Every worker gets a lane, a number no other live worker of this master has:
+it offers its buyers every ``workers``-th unit of a ticket type first, so that
+workers racing through an on-sale rarely pick the same unit
+(app/inventory/units.py). With LANE_LEASE_SECONDS set each worker then takes
+a lane lease in Firestore, so that workers of several hosts never share one
+(app/inventory/lanes.py).
 """
 import multiprocessing
 import os
@@ -46,9 +49,12 @@ def pre_fork(server, worker):
 
 
 def post_fork(server, worker):
+    from app.inventory import lanes
     from app.inventory.units import HINT
 
+    # A lane for now, unique on this host; the lane lease (app/inventory/lanes.py) makes it unique across hosts.
     HINT.set_lane(worker.lane, server.num_workers)
+    lanes.serving()
 
 
 def child_exit(server, worker):

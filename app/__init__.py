@@ -11,6 +11,7 @@ from app.checkout import kinds
 from app.config import Config, load_config
 from app.errors import register_error_handlers
 from app.extensions import api, cache, limiter
+from app.inventory import lanes
 from app.logging import configure_logging, init_request_logging
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -71,6 +72,7 @@ def create_app(config=None):
     security.init_app(app)
 
     firebase.init_app(app)
+    lanes.init_app(app)
     auth.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)

@@ -113,6 +113,8 @@ class Config:
 
         self.HOLD_TTL_SECONDS = _int(environ, "HOLD_TTL_SECONDS", 600)
         self.MAX_ACTIVE_HOLDS_PER_EVENT = _int(environ, "MAX_ACTIVE_HOLDS_PER_EVENT", 3)
+        # Lanes across hosts (app/inventory/lanes.py): a gunicorn worker's lane lease lasts this long; 0: off.
+        self.LANE_LEASE_SECONDS = _int(environ, "LANE_LEASE_SECONDS", 30)
         self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
@@ -211,6 +213,7 @@ class TestingConfig(DevelopmentConfig):
 
     def __init__(self, environ=None, **overrides):
         overrides.setdefault("RATELIMIT_ENABLED", False)
+        overrides.setdefault("LANE_LEASE_SECONDS", 0)
         overrides.setdefault("CACHE_TYPE", "NullCache")
         overrides.setdefault("CACHE_NO_NULL_WARNING", True)
         super().__init__(environ, **overrides)
