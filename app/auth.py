@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from flask import current_app, g, request
+from flask.sessions import SessionInterface
 
 from app.errors import AppError
 from app.firebase import InvalidIdToken, get_firebase
@@ -71,8 +72,20 @@ class TokenCache:
                 del self._entries[token]
 
 
+class NoSessions(SessionInterface):
+    """The API keeps no session: who calls is the bearer token of each request. Flask's default cookie
+    session would build a signing serializer for every request to find that out."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def init_app(app):
     app.extensions[EXTENSION] = TokenCache()
+    app.session_interface = NoSessions()
 
 
 def token_cache():
