@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from app.fields import UtcDateTime
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 NONCE = validate.Regexp(r"^[A-Za-z0-9_-]{8,128}$", error="8 to 128 letters, digits, '-' or '_'; unique per scan.")
@@ -16,7 +17,7 @@ class CheckinIn(Schema):
 
 
 class OfflineScanIn(CheckinIn):
-    scanned_at = fields.AwareDateTime(required=True, metadata={"description": "When the scanner scanned it."})
+    scanned_at = UtcDateTime(required=True, metadata={"description": "When the scanner scanned it."})
 
 
 class OfflineUploadIn(Schema):

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.events.service import EventStatus
 from app.events.ticket_types import TicketKind
+from app.fields import UtcDateTime
 from app.money import CURRENCIES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.venues.schemas import SECTION_ID
@@ -39,8 +40,8 @@ class EventPatch(Schema):
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=5000))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
     timezone = fields.String(validate=_time_zone,
                              metadata={"description": "IANA time zone the event is shown in."})
     reminder_offsets_minutes = fields.List(
@@ -58,8 +59,8 @@ class EventIn(EventPatch):
     venue_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
     timezone = fields.String(required=True, validate=_time_zone)
 
 
@@ -90,8 +91,8 @@ class EventQuery(Schema):
     city = fields.String(validate=validate.Length(min=1, max=100))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     organizer = fields.String(validate=validate.Length(min=1, max=128), metadata={"description": "Organizer uid."})
-    starts_from = fields.AwareDateTime(data_key="from", metadata={"description": "Events starting at or after."})
-    starts_to = fields.AwareDateTime(data_key="to", metadata={"description": "Events starting before."})
+    starts_from = UtcDateTime(data_key="from", metadata={"description": "Events starting at or after."})
+    starts_to = UtcDateTime(data_key="to", metadata={"description": "Events starting before."})
     status = fields.String(load_default=EventStatus.PUBLISHED.value,
                            validate=validate.OneOf([s.value for s in EventStatus]),
                            metadata={"description": "Other than published: only with organizer=<your uid>, "
@@ -121,8 +122,8 @@ class TicketTypePatch(Schema):
                            metadata={"description": "Seated only: seat-map sections this type sells."})
     per_order_limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
     allow_reentry = fields.Boolean(metadata={"description": "Whether a checked-in ticket may enter again."})
-    sales_starts_at = fields.AwareDateTime(allow_none=True)
-    sales_ends_at = fields.AwareDateTime(allow_none=True,
+    sales_starts_at = UtcDateTime(allow_none=True)
+    sales_ends_at = UtcDateTime(allow_none=True,
                                          metadata={"description": "Default and latest: the event's start."})
 
     @validates_schema

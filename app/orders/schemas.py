@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import UtcDateTime
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = validate.Length(min=1, max=64)
@@ -104,8 +105,8 @@ class DiscountPatch(Schema):
     percent_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
     amount_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000_000), metadata=MINOR_UNITS)
     max_redemptions = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
-    valid_from = fields.AwareDateTime(allow_none=True)
-    valid_until = fields.AwareDateTime(allow_none=True)
+    valid_from = UtcDateTime(allow_none=True)
+    valid_until = UtcDateTime(allow_none=True)
     ticket_type_ids = fields.List(fields.String(validate=ID), allow_none=True, validate=validate.Length(max=50),
                                   metadata={"description": "Only these ticket types; null or absent: all."})
 
