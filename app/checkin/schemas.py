@@ -49,7 +49,9 @@ class CheckinOut(Schema):
     ticket = fields.Nested(CheckinTicketBrief, allow_none=True)
     first_checkin = fields.Nested(FirstCheckin, allow_none=True, metadata={
         "description": "already_checked_in, re-entries and conflicts: when and at which gate it was first admitted."})
-    reason = fields.String(allow_none=True, metadata={"description": "void: refunded, event_cancelled or unknown_ticket"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "void: refunded, event_cancelled, unknown_ticket, or backdated (an offline scan dated "
+                       "before the ticket was issued)"})
     opens_at = fields.DateTime(allow_none=True, metadata={"description": "not_valid_yet: when check-in opens."})
     reentry = fields.Boolean()
     conflict = fields.Boolean(metadata={"description": "An offline scan of a ticket that was already admitted."})
