@@ -6,7 +6,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, firebase, monitoring, security
+from app import auth, firebase, monitoring, revocations, security
 from app.config import Config, load_config
 from app.errors import register_error_handlers
 from app.extensions import api, cache, limiter
@@ -65,6 +65,7 @@ def create_app(config=None):
 
     firebase.init_app(app)
     auth.init_app(app)
+    revocations.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
     api.init_app(app)

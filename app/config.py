@@ -67,6 +67,8 @@ class Config:
         # any of them, including ones this app does not use itself.
         self.EMULATOR_HOSTS = {k: v for k, v in environ.items() if k.endswith("_EMULATOR_HOST") and v}
         self.FIREBASE_HTTP_TIMEOUT = _int(environ, "FIREBASE_HTTP_TIMEOUT", 10)
+        # How stale each process's copy of revoked sessions may get (app/revocations.py).
+        self.REVOCATION_POLL_SECONDS = _int(environ, "REVOCATION_POLL_SECONDS", 5)
         # The live feed (app/livefeed) is on when either is set; with only the emulator host, the
         # project's default database name is used as the emulator namespace.
         self.FIREBASE_DATABASE_URL = env("FIREBASE_DATABASE_URL", "")

@@ -35,6 +35,7 @@ CATALOGUE = {
     "missing_token": Entry(401, "This endpoint needs 'Authorization: Bearer <Firebase ID token>'."),
     "invalid_token": Entry(401, "The ID token is not valid."),
     "token_expired": Entry(401, "The ID token has expired."),
+    "token_revoked": Entry(401, "This session was revoked (a role change or an erased account); sign in again."),
     "account_deleted": Entry(401, "This account has been deleted."),
     "invalid_credentials": Entry(401, "The e-mail address or password is wrong."),
     "invalid_refresh_token": Entry(401, "The refresh token is not valid; log in again."),

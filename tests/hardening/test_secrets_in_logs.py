@@ -23,6 +23,9 @@ def journey(client, make_user):
     organizer, admin = make_user(Role.ORGANIZER), make_user(Role.ADMIN)
     assert client.put(f"/api/v1/admin/users/{session['uid']}/role", json={"role": "customer"},
                       headers=admin.headers).status_code == 200
+    # The role change revoked the buyer's session: sign in again.
+    again = client.post("/api/v1/auth/login", json={"email": "log@example.test", "password": password}).json
+    buyer = {"Authorization": f"Bearer {again['id_token']}"}
     venue = client.post("/api/v1/venues", headers=organizer.headers, json={
         "name": "Log Hall", "address": "1 Main Street", "city": "Berlin", "country": "DE", "capacity": 50}).json
     event = client.post("/api/v1/events", headers=organizer.headers, json={
@@ -45,6 +48,7 @@ def journey(client, make_user):
         assert client.get("/api/v1/tickets", headers=buyer).status_code == 200
     secrets = [password, wrong, fcm, "garbage-token-value", session["id_token"], session["refresh_token"],
                login["id_token"], login["refresh_token"], refreshed["id_token"], refreshed["refresh_token"],
+               again["id_token"], again["refresh_token"],
                organizer.id_token, organizer.refresh_token, admin.id_token, admin.refresh_token]
     return session["uid"], secrets
 
