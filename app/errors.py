@@ -62,6 +62,7 @@ CATALOGUE = {
     "seats_taken": Entry(409, "Seats in the sections being removed are held or sold."),
     "venue_in_use": Entry(409, "Events still use this venue."),
     "too_many_staff": Entry(409, "The venue has as many staff members as it may."),
+    "too_many_organizers": Entry(409, "The venue admits as many organizers as it may."),
     "too_many_devices": Entry(409, "The account has as many devices as it may."),
     "not_on_sale": Entry(409, "This is not on sale now."),
     "sold_out": Entry(409, "Sold out."),

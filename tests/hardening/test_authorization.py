@@ -104,6 +104,15 @@ def json_event(w):
     return {**data, "starts_at": data["starts_at"].isoformat(), "ends_at": data["ends_at"].isoformat()}
 
 
+def json_event_at_admitting_venue(w, role):
+    """An event at a venue of the owner's that admits the other organizer."""
+    venue = w.make_venue(w.owner)
+    with w.app.app_context():
+        venues.admit_organizer(venue["id"], current(w.owner), w.users["other_organizer"].uid)
+    data = event_data(venue["id"])
+    return "/api/v1/events", {**data, "starts_at": data["starts_at"].isoformat(), "ends_at": data["ends_at"].isoformat()}
+
+
 def ticket_type_body(w):
     return ticket_type_data()
 
@@ -151,13 +160,21 @@ TABLE = {
     "DELETE /api/v1/venues/<venue_id>/staff": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/staff",
                                                        lambda w: {"uid": w.users["other_staff"].uid}),
                                                     OWNER_ONLY_204)],
+    "POST /api/v1/venues/<venue_id>/organizers": [Case(at(
+        lambda w: f"/api/v1/venues/{w.venue['id']}/organizers", lambda w: {"uid": w.users["other_organizer"].uid}),
+        OWNER_ONLY)],
+    "DELETE /api/v1/venues/<venue_id>/organizers": [Case(at(
+        lambda w: f"/api/v1/venues/{w.venue['id']}/organizers", lambda w: {"uid": w.users["other_organizer"].uid}),
+        OWNER_ONLY_204)],
     # events
     "GET /api/v1/events": [
         Case(at(lambda w: "/api/v1/events"), PUBLIC),
         Case(at(lambda w: f"/api/v1/events?status=draft&organizer={w.owner.uid}"),
              row(403, 403, 403, 403, 403, 403, 200, 200)),
     ],
-    "POST /api/v1/events": [Case(at(lambda w: "/api/v1/events", json_event), MANAGER_CREATE)],
+    # A venue's events are its owner's, its admitted organizers' and admins'.
+    "POST /api/v1/events": [Case(at(lambda w: "/api/v1/events", json_event), OWNER_ONLY_201),
+                            Case(json_event_at_admitting_venue, MANAGER_CREATE)],
     "GET /api/v1/events/<event_id>": [
         Case(at(lambda w: f"/api/v1/events/{w.event['id']}"), PUBLIC),
         Case(at(lambda w: f"/api/v1/events/{w.draft['id']}"), DRAFT_VIEW),
