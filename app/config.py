@@ -206,6 +206,12 @@ class ProductionConfig(Config):
             raise ConfigError("FIREBASE_DATABASE_URL must be an https:// Realtime Database URL")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters")
+        # The console channels write whole messages to the log, and an order confirmation carries ticket codes.
+        if self.EMAIL_CHANNEL != "smtp":
+            raise ConfigError("production needs a real e-mail channel: set SMTP_HOST (EMAIL_CHANNEL=console "
+                              "would write e-mails, ticket codes included, to the log)")
+        if self.PUSH_CHANNEL != "fcm":
+            raise ConfigError("production needs PUSH_CHANNEL=fcm (console would write pushes to the log)")
 
 
 CONFIGS = {

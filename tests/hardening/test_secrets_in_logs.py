@@ -64,3 +64,26 @@ def test_no_secret_reaches_the_logs(make_app, make_user, tmp_path, log_format):
     assert not leaked, f"secrets in the logs: {leaked}"  # ...without its secrets
     # Tokens are JWTs: no fragment long enough to be replayed (header.payload) is in there either.
     assert not [s for s in secrets if s.count(".") == 2 and s.rsplit(".", 1)[0] in logs]
+
+
+def test_no_ticket_code_reaches_the_logs_when_e_mails_go_to_the_console(make_app, make_user, make_event, tmp_path):
+    from app.notifications.delivery import deliver_outbox
+
+    app = make_app(LOG_LEVEL="DEBUG", LOG_DIR=str(tmp_path), EMAIL_CHANNEL="console")
+    client = app.test_client()
+    organizer, buyer = make_user(Role.ORGANIZER), make_user()
+    event = make_event(organizer)
+    ticket_type = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": ticket_type["id"], "quantity": 2}]}).json
+    order = client.post("/api/v1/orders", headers=buyer.headers, json={"hold_id": hold["id"],
+                                                                       "payment_method": "manual"}).json
+    paid = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=organizer.headers).json
+    codes = [client.get(f"/api/v1/tickets/{t['ticket_id']}", headers=buyer.headers).json["code"]
+             for t in paid["tickets"]]
+    with app.app_context():
+        deliver_outbox()
+
+    logs = "".join(path.read_text() for path in tmp_path.rglob("*.log*"))
+    assert "e-mail (console)" in logs and paid["tickets"][0]["ticket_id"] in logs  # the e-mail was logged...
+    assert not [code for code in codes if code in logs]  # ...without the codes that let a person in
