@@ -79,6 +79,7 @@ class Config:
         self.RATELIMIT_ENABLED = _bool(env("RATELIMIT_ENABLED"), True)
         self.RATELIMIT_DEFAULT = env("RATELIMIT_DEFAULT", "600 per minute")
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "10 per minute")
+        self.RATELIMIT_CHECKIN = env("RATELIMIT_CHECKIN", "600 per minute")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_KEY_PREFIX = "boxoffice-limits"
