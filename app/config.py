@@ -103,6 +103,10 @@ class Config:
         self.HOLD_TTL_SECONDS = _int(environ, "HOLD_TTL_SECONDS", 600)
         self.MAX_ACTIVE_HOLDS_PER_EVENT = _int(environ, "MAX_ACTIVE_HOLDS_PER_EVENT", 3)
         self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
+        # Tries with discount codes that do not exist, per window (app/orders/discount_guesses.py).
+        self.DISCOUNT_GUESSES_PER_BUYER = _int(environ, "DISCOUNT_GUESSES_PER_BUYER", 10)
+        self.DISCOUNT_GUESSES_PER_EVENT = _int(environ, "DISCOUNT_GUESSES_PER_EVENT", 200)
+        self.DISCOUNT_GUESS_WINDOW_SECONDS = _int(environ, "DISCOUNT_GUESS_WINDOW_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")

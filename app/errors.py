@@ -75,7 +75,6 @@ CATALOGUE = {
     "wrong_payment_method": Entry(409, "This order is paid through its payment provider."),
     "already_refunded": Entry(409, "Some of these are already refunded."),
     "below_redemptions": Entry(409, "The code has been redeemed more times than that."),
-    "discount_exhausted": Entry(409, "This discount code has been used up."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
@@ -84,10 +83,10 @@ CATALOGUE = {
     "validation_error": Entry(422, "The request did not pass validation."),
     "idempotency_key_reused": Entry(422, "This Idempotency-Key was used for a different request."),
     "per_order_limit": Entry(422, "More than the per-order limit."),
-    "discount_invalid": Entry(422, "This discount code does not apply."),
-    "discount_not_valid_now": Entry(422, "This discount code is not valid now."),
+    "discount_invalid": Entry(422, "This discount code cannot be used for this order."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
+    "too_many_discount_guesses": Entry(429, "Too many discount codes that do not exist were tried; try again later."),
     # 5xx
     "internal_error": Entry(500, "Something went wrong on our side."),
     "auth_upstream_error": Entry(502, "The identity service refused the request."),
@@ -136,11 +135,14 @@ def field_error(field, message):
     return AppError("validation_error", details={"fields": {field: [message]}})
 
 
-def _headers(code, status):
+def _headers(code, status, details):
     headers = {}
     entry = CATALOGUE.get(code)
     if entry is not None and entry.retry_after is not None:
         headers["Retry-After"] = str(entry.retry_after)
+    elif "retry_after_seconds" in details:
+        # A wait only the moment knows (the end of a counting window) travels in the details.
+        headers["Retry-After"] = str(details["retry_after_seconds"])
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="boxoffice"'
     return headers
@@ -157,7 +159,7 @@ def error_response(status, code, message, details=None, headers=None):
     }
     response = jsonify(body)
     response.status_code = status
-    for name, value in {**_headers(code, status), **(headers or {})}.items():
+    for name, value in {**_headers(code, status, details or {}), **(headers or {})}.items():
         response.headers[name] = value
     return response
 

@@ -4,7 +4,8 @@ from app.fields import UtcDateTime
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = validate.Length(min=1, max=64)
-CODE = validate.Regexp(r"^[A-Za-z0-9_-]{3,32}$", error="3 to 32 letters, digits, '-' or '_'.")
+# Long enough that, with guesses limited (app/orders/discount_guesses.py), nobody finds a code by trying.
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{8,32}$", error="8 to 32 letters, digits, '-' or '_'.")
 MINOR_UNITS = {"description": "Minor units of the currency (cents for EUR)."}
 
 

@@ -27,7 +27,7 @@ from app.firebase import db
 from app.inventory import sales
 from app.inventory.holds import HoldState
 from app.inventory.signals import hold_changed
-from app.orders import discounts, pricing
+from app.orders import discount_guesses, discounts, pricing
 from app.orders.signals import order_released
 from app.pagination import fetch_page
 from app.payments import providers
@@ -143,10 +143,11 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, idem
         hold = held.hold
         discount = None
         if discount_code:
+            discount_guesses.check_discount_guesses(buyer_uid, hold["event_id"])
             discount = discounts.read_for_order(transaction, hold["event_id"], discount_code, hold["currency"], now)
         items, units, totals = pricing.price_order(hold["items"], held.units, discount and discount.to_dict())
         if discount is not None and totals["discount"] == 0:
-            raise AppError("discount_invalid", "This discount code does not apply to these tickets.")
+            raise discounts.DiscountRefused(hold["event_id"], unknown=False)
         deadline = now + ttl
         order = {
             "id": order_id, "event_id": hold["event_id"], "buyer_uid": buyer_uid, "hold_id": hold_id,
@@ -165,7 +166,8 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, idem
                      transaction=transaction, now=now)
         return order, {**hold, "state": str(HoldState.CONVERTED), "updated_at": now}
 
-    order, converted = create(db().transaction())
+    with discount_guesses.counting_discount_guesses(buyer_uid):
+        order, converted = create(db().transaction())
     if converted:
         hold_changed.send(converted)
         logger.info("order created order=%s event=%s hold=%s total=%d", order_id, order["event_id"], hold_id,

@@ -83,7 +83,7 @@ class World:
 
     def fresh_discount(self):
         return self.call("POST", f"/events/{self.event['id']}/discounts", self.owner, {
-            "code": f"SAVE{next(_codes)}", "kind": "percent", "percent_off": 10}, status=201)
+            "code": f"SAVE{next(_codes):06d}", "kind": "percent", "percent_off": 10}, status=201)
 
     def ticket_code(self):
         return self.call("GET", f"/tickets/{self.ticket()['ticket_id']}", self.users["buyer"])["code"]

@@ -228,7 +228,7 @@ TABLE = {
                                                      OWNER_ONLY)],
     "POST /api/v1/events/<event_id>/discounts": [Case(lambda w, role: (
         f"/api/v1/events/{w.event['id']}/discounts",
-        {"code": f"SAVE{next(_emails)}", "kind": "percent", "percent_off": 10}), OWNER_ONLY_201)],
+        {"code": f"SAVE{next(_emails):06d}", "kind": "percent", "percent_off": 10}), OWNER_ONLY_201)],
     "PATCH /api/v1/events/<event_id>/discounts/<code>": [Case(lambda w, role: (
         f"/api/v1/events/{w.event['id']}/discounts/{w.discount()['code']}", {"percent_off": 20}), OWNER_ONLY)],
     "DELETE /api/v1/events/<event_id>/discounts/<code>": [Case(lambda w, role: (
