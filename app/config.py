@@ -113,6 +113,9 @@ class Config:
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+        # Empty: /metrics answers anyone (keep it on an internal network); set: only this bearer token.
+        self.METRICS_TOKEN = env("METRICS_TOKEN", "")
+        self.READINESS_CACHE_SECONDS = _int(environ, "READINESS_CACHE_SECONDS", 5)
 
         self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)
 
