@@ -81,6 +81,7 @@ def create_app(config=None):
 
 
 def _register_blueprints(app):
+    from app import docs
     from app.audit.routes import blp as audit_blp
     from app.checkin.routes import blp as checkin_blp
     from app.events.routes import blp as events_blp
@@ -96,6 +97,8 @@ def _register_blueprints(app):
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, inventory_blp, orders_blp, webhooks_blp, payments_blp,
                       tickets_blp, audit_blp, checkin_blp, notifications_blp):
         api.register_blueprint(blueprint)
+    # Not an API blueprint: its files are no operations of the OpenAPI document.
+    app.register_blueprint(docs.blp)
 
 
 def _register_commands(app):

@@ -141,7 +141,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
-        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+        # Swagger UI's files are served by the app itself (app/docs), so the docs work offline.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
 
         for key, value in overrides.items():
             setattr(self, key, value)

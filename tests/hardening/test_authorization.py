@@ -128,6 +128,9 @@ TABLE = {
     "GET /api/v1/metrics": [Case(at(lambda w: "/api/v1/metrics"), PUBLIC)],
     "GET /api/v1/openapi.json": [Case(at(lambda w: "/api/v1/openapi.json"), PUBLIC)],
     "GET /api/v1/docs": [Case(at(lambda w: "/api/v1/docs"), PUBLIC)],
+    "GET /api/v1/docs/assets/<path:filename>": [Case(at(lambda w: "/api/v1/docs/assets/swagger-ui.css"), PUBLIC),
+                                                Case(at(lambda w: "/api/v1/docs/assets/../docs.py"), everyone(404))],
+    "GET /api/v1/docs/swagger-initializer.js": [Case(at(lambda w: "/api/v1/docs/swagger-initializer.js"), PUBLIC)],
     "GET /static/<path:filename>": [Case(at(lambda w: "/static/app.py"), everyone(404))],
     # accounts
     "POST /api/v1/auth/register": [Case(register, everyone(201))],
