@@ -173,8 +173,9 @@ def pytest_terminal_summary(terminalreporter, config):
     stats = config.stash.get(FUZZ_STATS, None)
     if not stats:
         return
-    terminalreporter.write_sep("-", "schemathesis")
+    terminalreporter.write_sep("-", "fuzzing")
     for run, counts in stats.items():
+        reached = f"; reached {dict(sorted(counts['boundaries'].items()))}" if counts.get("boundaries") else ""
         terminalreporter.write_line(
-            f"schemathesis {run}: {counts['cases']} generated cases over {len(counts['operations'])} operations "
-            f"of {counts['documented']} documented; statuses {dict(sorted(counts['statuses'].items()))}")
+            f"{run}: {counts['cases']} generated cases over {len(counts['operations'])} inputs "
+            f"of {counts['documented']} documented; statuses {dict(sorted(counts['statuses'].items()))}{reached}")

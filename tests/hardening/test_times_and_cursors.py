@@ -18,27 +18,11 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, example, given, settings
 
 from tests.factories import event_data, ticket_type_data
+from tests.hardening.strategies import HOSTILE_IDS, LOCAL_TIMES, TIMES, fits_utc
 
 TIME_EXAMPLES = 15
 CURSOR_EXAMPLES = 40
 _serial = itertools.count(1)
-
-FIRST, LAST = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)
-# Python's offsets stop a minute short of a day either way.
-OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
-    lambda minutes: timezone(timedelta(minutes=minutes)))
-LOCAL_TIMES = st.one_of(
-    st.sampled_from([FIRST, FIRST + timedelta(hours=23, minutes=59), LAST, LAST - timedelta(hours=23, minutes=59)]),
-    st.datetimes(min_value=FIRST, max_value=LAST))
-TIMES = st.builds(lambda local, offset: local.replace(tzinfo=offset), LOCAL_TIMES, OFFSETS)
-
-
-def fits_utc(moment):
-    try:
-        moment.astimezone(timezone.utc)
-    except OverflowError:
-        return False
-    return True
 
 
 # --- the inputs, from the document ----------------------------------------------------------------------------
@@ -221,8 +205,6 @@ def test_every_time_is_stored_as_sent_or_refused(world, fuzz_stats):
     assert not failures, "\n\n".join(failures)
 
 
-HOSTILE_IDS = st.one_of(st.sampled_from(["", "/", "a/b", ".", "..", "__x__", "\ud800", "x" * 1600,
-                                         "0123456789abcdef0123456789abcdef"]), st.text(max_size=40))
 TIME_TEXTS = st.one_of(TIMES.map(datetime.isoformat), LOCAL_TIMES.map(datetime.isoformat), st.text(max_size=40))
 JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                                      HOSTILE_IDS),
