@@ -21,8 +21,8 @@ from tests.factories import event_data, ticket_type_data
 from tests.hardening.inputs import documented_inputs
 from tests.hardening.strategies import HOSTILE_IDS, LOCAL_TIMES, TIMES, fits_utc
 
-TIME_EXAMPLES = 15
-CURSOR_EXAMPLES = 40
+TIME_EXAMPLES = 12
+CURSOR_EXAMPLES = 30
 _serial = itertools.count(1)
 
 
