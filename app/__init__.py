@@ -6,7 +6,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, firebase, monitoring, security
+from app import auth, firebase, monitoring, revocations, security
 from app.checkout import kinds
 from app.config import Config, load_config
 from app.errors import register_error_handlers
@@ -74,6 +74,7 @@ def create_app(config=None):
     firebase.init_app(app)
     lanes.init_app(app)
     auth.init_app(app)
+    revocations.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
@@ -92,6 +93,7 @@ def create_app(config=None):
 
 
 def _register_blueprints(app):
+    from app import docs
     from app.audit.routes import blp as audit_blp
     from app.checkin.routes import blp as checkin_blp
     from app.checkout.routes import blp as checkout_blp
@@ -108,6 +110,8 @@ def _register_blueprints(app):
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
                       payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp):
         api.register_blueprint(blueprint)
+    # Not an API blueprint: its files are no operations of the OpenAPI document.
+    app.register_blueprint(docs.blp)
 
 
 def _register_commands(app):

@@ -2,6 +2,8 @@
 
 Verified claims are cached in-process until the token's ``exp``: a warm
 authenticated request costs a dictionary look-up, not a signature check.
+Tokens of a revoked session (a role change, an erased account) are refused
+by every worker within ``REVOCATION_POLL_SECONDS`` (app.revocations).
 """
 import copy
 import functools
@@ -16,6 +18,7 @@ from flask.sessions import SessionInterface
 
 from app.errors import AppError
 from app.firebase import InvalidIdToken, get_firebase
+from app.revocations import revocation_list
 
 EXTENSION = "token_cache"
 BEARER_DOC = {"security": [{"bearerAuth": []}]}
@@ -107,6 +110,8 @@ def verify_token(token):
         if claims.get("exp", 0) <= time.time():
             raise _unauthorized("token_expired")
         cache.put(token, claims)
+    if revocation_list().is_revoked(claims):
+        raise _unauthorized("token_revoked")
     return claims
 
 

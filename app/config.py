@@ -81,6 +81,8 @@ class Config:
         # any of them, including ones this app does not use itself.
         self.EMULATOR_HOSTS = {k: v for k, v in environ.items() if k.endswith("_EMULATOR_HOST") and v}
         self.FIREBASE_HTTP_TIMEOUT = _int(environ, "FIREBASE_HTTP_TIMEOUT", 10)
+        # How stale each process's copy of revoked sessions may get (app/revocations.py).
+        self.REVOCATION_POLL_SECONDS = _int(environ, "REVOCATION_POLL_SECONDS", 5)
         # The live feed (app/livefeed) is on when either is set; with only the emulator host, the
         # project's default database name is used as the emulator namespace.
         self.FIREBASE_DATABASE_URL = env("FIREBASE_DATABASE_URL", "")
@@ -91,6 +93,7 @@ class Config:
         self.RATELIMIT_ENABLED = _bool(env("RATELIMIT_ENABLED"), True)
         self.RATELIMIT_DEFAULT = env("RATELIMIT_DEFAULT", "600 per minute")
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "10 per minute")
+        self.RATELIMIT_CHECKIN = env("RATELIMIT_CHECKIN", "600 per minute")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_KEY_PREFIX = "boxoffice-limits"
@@ -116,6 +119,10 @@ class Config:
         # Lanes across hosts (app/inventory/lanes.py): a gunicorn worker's lane lease lasts this long; 0: off.
         self.LANE_LEASE_SECONDS = _int(environ, "LANE_LEASE_SECONDS", 30)
         self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
+        # Tries with discount codes that do not exist, per window (app/orders/discount_guesses.py).
+        self.DISCOUNT_GUESSES_PER_BUYER = _int(environ, "DISCOUNT_GUESSES_PER_BUYER", 10)
+        self.DISCOUNT_GUESSES_PER_EVENT = _int(environ, "DISCOUNT_GUESSES_PER_EVENT", 200)
+        self.DISCOUNT_GUESS_WINDOW_SECONDS = _int(environ, "DISCOUNT_GUESS_WINDOW_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
@@ -126,6 +133,9 @@ class Config:
         self.REFUND_BACKOFF_MAX_SECONDS = _int(environ, "REFUND_BACKOFF_MAX_SECONDS", 3600)
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+        # Empty: /metrics answers anyone (keep it on an internal network); set: only this bearer token.
+        self.METRICS_TOKEN = env("METRICS_TOKEN", "")
+        self.READINESS_CACHE_SECONDS = _int(environ, "READINESS_CACHE_SECONDS", 5)
 
         self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)
 
@@ -162,7 +172,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
-        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+        # Swagger UI's files are served by the app itself (app/docs), so the docs work offline.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
 
         for key, value in overrides.items():
             setattr(self, key, value)
@@ -255,6 +266,12 @@ class ProductionConfig(Config):
             raise ConfigError("FIREBASE_DATABASE_URL must be an https:// Realtime Database URL")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters")
+        # The console channels write whole messages to the log, and an order confirmation carries ticket codes.
+        if self.EMAIL_CHANNEL != "smtp":
+            raise ConfigError("production needs a real e-mail channel: set SMTP_HOST (EMAIL_CHANNEL=console "
+                              "would write e-mails, ticket codes included, to the log)")
+        if self.PUSH_CHANNEL != "fcm":
+            raise ConfigError("production needs PUSH_CHANNEL=fcm (console would write pushes to the log)")
 
 
 CONFIGS = {

@@ -5,6 +5,7 @@ Safe to run again: existing users and records are kept and reported.
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app.auth import CurrentUser, Role
@@ -89,7 +90,12 @@ def seed_demo():
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Create demo users, a venue and a published event on the configured (emulated) Firebase."""
+    """Create demo users, a venue and a published event on the emulated Firebase; refuses a real project."""
+    config = current_app.config
+    if not (config["FIRESTORE_EMULATOR_HOST"] and config["FIREBASE_AUTH_EMULATOR_HOST"]):
+        # The demo users have published passwords, one of them an admin's.
+        raise click.ClickException("seed-demo runs only against the Firestore and Auth emulators: set "
+                                   "FIRESTORE_EMULATOR_HOST and FIREBASE_AUTH_EMULATOR_HOST")
     seed_demo()
     click.echo(f"Demo venue {DEMO_VENUE_ID} and published event {DEMO_EVENT_ID}.")
     click.echo("Demo users (e-mail / password):")

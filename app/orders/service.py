@@ -25,7 +25,7 @@ from app.checkout.signals import hold_changed
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
-from app.orders import discounts, payment
+from app.orders import discount_guesses, discounts, payment
 from app.orders.records import ORDERS, OrderState, order_ref, view
 from app.pagination import fetch_page
 from app.payments import providers
@@ -95,11 +95,12 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
             raise AppError("event_not_on_sale", details={"status": event and event["status"]})
         discount = None
         if discount_code:
+            discount_guesses.check_discount_guesses(buyer_uid, hold["event_id"])
             discount = discounts.read_for_order(tx, hold["event_id"], discount_code, hold["currency"], now)
         lines, units, totals = pricing.price(cart.lines, tax_rates=hold.get("tax_rates"),
                                              discount=discount and discount.to_dict(), tip=tip)
         if discount is not None and totals["discount"] == 0:
-            raise AppError("discount_invalid", "This discount code does not apply to this order.")
+            raise discounts.DiscountRefused(hold["event_id"], unknown=False)
         provider.check_amount(totals["total"], hold["currency"])
         deadline = now + ttl
         order = {
@@ -122,7 +123,8 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
         return order, converted
 
     def work():
-        order, converted = run_staged(create)
+        with discount_guesses.counting_discount_guesses(buyer_uid):
+            order, converted = run_staged(create)
         if converted:
             hold_changed.send(converted)
             logger.info("order created order=%s event=%s hold=%s total=%d", order_id, order["event_id"], hold_id,

@@ -30,6 +30,18 @@ def _marker(provider, event_id):
     return db().collection(PAYMENT_EVENTS).document(f"{provider}_{event_id}")
 
 
+def is_signed_by_stripe(payload, signature):
+    """Whether the delivery carries a valid Stripe signature (false where Stripe is not configured)."""
+    provider = providers.offered().get("stripe")
+    if provider is None:
+        return False
+    try:
+        provider.parse_event(payload, signature)
+    except (stripe.SignatureVerificationError, ValueError):
+        return False
+    return True
+
+
 def handle_stripe_event(payload, signature):
     """Verify and apply one Stripe webhook delivery; returns ``{"received", "outcome"}``."""
     provider = providers.offered().get("stripe")

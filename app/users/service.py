@@ -8,6 +8,7 @@ from google.api_core import exceptions as gexc
 from app.auth import Role, token_cache
 from app.errors import AppError
 from app.firebase import UserNotFoundError, db, get_firebase
+from app.revocations import revoke_sessions
 from app.timeutil import utcnow
 from app.users import identity
 
@@ -140,10 +141,10 @@ def erase_user(uid):
     batch.set(profile, {"uid": uid, "email": None, "display_name": None, "phone": None, "locale": None,
                             "deleted_at": now, "updated_at": now}, merge=True)
     batch.commit()
-    firebase = get_firebase()
+    # The account gets no new tokens once deleted, so even those of this very second are refused.
+    revoke_sessions(uid, including_this_second=True)
     try:
-        firebase.revoke_refresh_tokens(uid)
-        firebase.delete_user(uid)
+        get_firebase().delete_user(uid)
     except UserNotFoundError:
         pass
     token_cache().forget_uid(uid)
@@ -160,9 +161,9 @@ def set_role(uid, role):
     claims = dict(account.custom_claims or {})
     claims["role"] = str(role)
     firebase.set_custom_claims(uid, claims)
-    # New claims reach the user with their next ID token; revoking makes real
-    # Firebase refuse the old refresh token so the change cannot be dodged.
-    firebase.revoke_refresh_tokens(uid)
+    # New claims reach the user with their next ID token. Revoking makes real Firebase refuse the old
+    # refresh token, and every worker refuse the old ID token, so the change cannot be dodged.
+    revoke_sessions(uid)
     token_cache().forget_uid(uid)
     now = utcnow()
     _ensure_profile(uid, account.email, role)

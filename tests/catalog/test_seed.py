@@ -1,4 +1,7 @@
+import pytest
+
 from app.auth import Role
+from app.firebase import UserNotFoundError, db, get_firebase
 from app.seed import DEMO_EVENT_ID, DEMO_VENUE_ID, seed_demo
 from tests.conftest import sign_in
 
@@ -15,3 +18,16 @@ def test_seed_lists_a_published_event_and_is_idempotent(app, client, stack):
     token = sign_in(stack, "organizer@boxoffice.test", "organizer-pass-123")["idToken"]
     venue = client.get(f"/api/v1/venues/{DEMO_VENUE_ID}", headers={"Authorization": f"Bearer {token}"}).json
     assert (venue["name"], venue["staff"]) == ("Boxoffice Hall", [uids[Role.STAFF]])
+
+
+@pytest.mark.parametrize("real", ["FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"])
+def test_seed_refuses_to_run_against_a_real_project(app, make_app, real):
+    # Seeding a real project would give it an admin whose password is in this repository.
+    configured = make_app(**{real: ""})
+    result = configured.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "runs only against the Firestore and Auth emulators" in result.output
+    with app.app_context():
+        assert not db().collection("venues").document(DEMO_VENUE_ID).get().exists
+        with pytest.raises(UserNotFoundError):
+            get_firebase().get_user_by_email("admin@boxoffice.test")

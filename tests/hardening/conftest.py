@@ -80,7 +80,7 @@ class World:
 
     def fresh_discount(self):
         return self.call("POST", f"/events/{self.event['id']}/discounts", self.owner, {
-            "code": f"SAVE{next(_codes)}", "kind": "percent", "percent_off": 10}, status=201)
+            "code": f"SAVE{next(_codes):06d}", "kind": "percent", "percent_off": 10}, status=201)
 
     def ticket_code(self):
         return self.call("GET", f"/tickets/{self.ticket()['ticket_id']}", self.users["buyer"])["code"]
@@ -148,8 +148,9 @@ def pytest_terminal_summary(terminalreporter, config):
     stats = config.stash.get(FUZZ_STATS, None)
     if not stats:
         return
-    terminalreporter.write_sep("-", "schemathesis")
+    terminalreporter.write_sep("-", "fuzzing")
     for run, counts in stats.items():
+        reached = f"; reached {dict(sorted(counts['boundaries'].items()))}" if counts.get("boundaries") else ""
         terminalreporter.write_line(
-            f"schemathesis {run}: {counts['cases']} generated cases over {len(counts['operations'])} operations "
-            f"of {counts['documented']} documented; statuses {dict(sorted(counts['statuses'].items()))}")
+            f"{run}: {counts['cases']} generated cases over {len(counts['operations'])} inputs "
+            f"of {counts['documented']} documented; statuses {dict(sorted(counts['statuses'].items()))}{reached}")
