@@ -11,8 +11,9 @@ How it was measured:
   one hold of quantity 1 with its own ID token (shaped as the Auth emulator issues them, minted by the
   benchmark: a hold never looks its account up). A worker verifies a token the first time it sees it,
   so mostly in the sell-out, which runs first; the rounds reuse the same buyers. The late buyers of the
-  sell-out are released the moment the last unit is held. Latency runs from the release to the response, so for ours it includes
-  waiting for one of gunicorn's threads; a loop's latency is one buyer's work, without a queue.
+  sell-out are released the moment the last unit is held. Latency runs from the release to the
+  response, so for ours it includes waiting for one of gunicorn's threads; a loop's latency is one
+  buyer's work, without a queue.
 - holds/s: successful holds over the time from the release to the last successful answer.
 - Firestore operations: bench/firestore_ops.py wraps the client library's generated RPC methods in
   each gunicorn worker and in each loop process, counting into an in-process tally (a worker hands
@@ -133,8 +134,9 @@ def report(results, args, target):
         f"{sellout['false_sold_outs']} | {sellout['refused_while_free']} | {sellout['remaining']} | "
         f"{sellout['cpu']['app']:.1f} + {sellout['cpu']['client']:.1f} + {sellout['cpu']['emulator']:.1f} |", "",
         *([f"{sellout['late']['buyers']} late buyers released the moment the last unit was held, while the crowd "
-           f"was still being answered ({', '.join(sellout['late']['answers'])}): p50 **{sellout['late']['p50']:.0f} ms**,"
-           f" p99 {sellout['late']['p99']:.0f} ms.", ""] if sellout.get("late") else []),
+           f"was still being answered ({', '.join(sellout['late']['answers'])}): "
+           f"p50 **{sellout['late']['p50']:.0f} ms**, p99 {sellout['late']['p99']:.0f} ms.", ""]
+          if sellout.get("late") else []),
         f"Five more buyers afterwards, one at a time on the idle server ({', '.join(late['answers'])}): "
         f"{late['ms']:.0f} ms each (median), {late['rpcs']:.1f} RPCs and {late['reads']:.0f} documents read per "
         "request.", "",

@@ -136,6 +136,7 @@ class TakenHint:
         self._taken = {}
         self._trying = {}
         self._seen_free = {}
+        self._sold_out = set()
         self._recent = OrderedDict()
         self._max_pools = max_pools
         self._lock = threading.Lock()
@@ -149,6 +150,7 @@ class TakenHint:
             stale, _ = self._recent.popitem(last=False)
             self._taken.pop(stale, None)
             self._seen_free.pop(stale, None)
+            self._sold_out.discard(stale)
 
     def set_lane(self, lane, lanes):
         self.lane, self.lanes = lane % max(lanes, 1), max(lanes, 1)
@@ -237,12 +239,25 @@ class TakenHint:
         with self._lock:
             self._use(pool)
             self._taken[pool] = dict(live)
+            self._sold_out.discard(pool)
 
     def forget(self, pool, units):
         with self._lock:
             taken = self._taken.get(pool, {})
             for unit in units:
                 taken.pop(unit, None)
+            self._sold_out.discard(pool)
+
+    def believe_sold_out(self, pool):
+        """An authoritative read found the pool sold out: go to it first next time instead of guessing. Only a
+        belief: whoever acts on it checks it again (``soldout``), and a fresh read or a release here drops it."""
+        with self._lock:
+            self._use(pool)
+            self._sold_out.add(pool)
+
+    def believes_sold_out(self, pool):
+        with self._lock:
+            return pool in self._sold_out
 
 
 HINT = TakenHint()
