@@ -16,7 +16,7 @@ from app.auth import Role
 from app.config import TestingConfig
 from devstack import Stack
 
-pytest_plugins = ["tests.factories", "tests.mailbox"]
+pytest_plugins = ["tests.factories", "tests.mailbox", "tests.concessions.factories"]
 
 PROJECT_ID = "demo-boxoffice-test"
 _emails = itertools.count(1)
