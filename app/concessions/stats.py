@@ -7,6 +7,7 @@ import statistics
 
 from app.concessions import records, stands
 from app.concessions.records import StandOrderState
+from app.events import service as events
 from app.timeutil import utcnow
 
 TOP_ITEMS = 5
@@ -15,6 +16,7 @@ TOP_ITEMS = 5
 def get_stand_stats(stand_id, user, *, event_id):
     """For the venue's owner and admins."""
     stand = stands.require_manager(stand_id, user)
+    events.get_event(event_id, viewer=user)
     stand_orders = records.event_stand_orders(stand_id, event_id)
     by_state = {str(state): 0 for state in StandOrderState}
     revenue = tips = sold = 0
