@@ -16,9 +16,8 @@ organizer says so (``allow_checked_in``).
 import hashlib
 
 from app.checkout.kinds import Line
-from app.concessions import choices, menu, stands
-from app.concessions.records import KIND, StandOrderState, find_stand_order, new_stand_order, signed_code, staged
-from app.concessions.records import stand_order_id, stand_order_ref
+from app.concessions import choices, menu, records, stands
+from app.concessions.records import KIND, StandOrderState, stand_order_id
 from app.concessions.schemas import ConcessionLineIn
 from app.errors import AppError
 from app.inventory import claims
@@ -90,7 +89,7 @@ def issued_id(so_id, unit_key):
 
 
 def _stored(tx, so_id):
-    snapshot = tx.get(stand_order_ref(so_id))
+    snapshot = tx.get(records.stand_order_ref(so_id))
     return snapshot.to_dict() if snapshot.exists else None
 
 
@@ -129,7 +128,7 @@ class ConcessionKind:
     def sell(self, tx, order, line, units, now):
         stand_id = line["details"]["stand_id"]
         so_id = stand_order_id(order["id"], stand_id)
-        staged(tx, so_id, lambda: new_stand_order(tx, order, stand_id, now))
+        records.staged(tx, so_id, lambda: records.new_stand_order(tx, order, stand_id, now))
         return [{"id": issued_id(so_id, unit["key"]), "stand_order_id": so_id, "stand_id": stand_id}
                 for unit in units]
 
@@ -138,7 +137,7 @@ class ConcessionKind:
 
     def void(self, tx, order, line, units, now, *, force):
         so_id = stand_order_id(order["id"], line["details"]["stand_id"])
-        stand_order = staged(tx, so_id, lambda: _stored(tx, so_id))
+        stand_order = records.staged(tx, so_id, lambda: _stored(tx, so_id))
         if stand_order is None:
             return
         if stand_order["state"] == StandOrderState.COMPLETED and not force:
@@ -150,19 +149,18 @@ class ConcessionKind:
         entry["refunded_tip"] += sum(u["tip"] for u in units)
         stand_order["updated_at"] = now
         everything = all(e["refunded_quantity"] >= e["quantity"] for e in stand_order["lines"])
-        if everything and stand_order["state"] in (StandOrderState.RECEIVED, StandOrderState.PREPARING,
-                                                   StandOrderState.READY):
+        if everything and stand_order["state"] in records.OPEN:
             stand_order.update(state=str(StandOrderState.CANCELLED), cancelled_at=now,
                                cancel_reason=stand_order["cancel_reason"] or "refunded")
 
     def describe(self, order, line, units):
         """Each unit with the stand and pickup code; the stand order's QR comes once, with its first unit."""
         so_id = stand_order_id(order["id"], line["details"]["stand_id"])
-        stand_order = find_stand_order(so_id) or {}
+        stand_order = records.find_stand_order(so_id) or {}
         first = f"{stand_order['lines'][0]['line_id']}:0" if stand_order else None
         fulfilment = line["details"]["fulfilment"]
         where = f"to seat {fulfilment['seat']}" if fulfilment["method"] == SEAT else "pickup"
         code = stand_order.get("pickup_code")
         label = f"{line['name']} at {line['details']['stand_name']} ({where}{f', code {code}' if code else ''})"
         return [{"label": label, "id": unit["issued"]["id"],
-                 "code": signed_code(so_id) if unit["key"] == first else None} for unit in units]
+                 "code": records.signed_code(so_id) if unit["key"] == first else None} for unit in units]
