@@ -141,21 +141,19 @@ def redeem_pickup(stand_id, user, *, code=None, qr=None, age_checked=False):
     return _move(so_id, user, StandOrderState.COMPLETED, check, redeemed_by=user.uid)
 
 
-def _cancel(so_id, *, actor_uid, reason, only_if_due=False):
+def _cancel(so_id, *, actor_uid, reason, only_if_unaccepted=False):
     """Cancel an open stand order and refund its lines in one transaction. Returns the stand order, or None
-    when there was nothing to do (already over, or not due)."""
+    when there was nothing to do (already over or, with ``only_if_unaccepted``, accepted meanwhile)."""
     ref = stand_order_ref(so_id)
 
     def cancel(tx):
         stand_order = tx.get(ref).to_dict()
         now = utcnow()
+        if only_if_unaccepted and stand_order["state"] != StandOrderState.RECEIVED:
+            return None
         if stand_order["state"] not in OPEN:
-            if only_if_due:
-                return None
             raise AppError("invalid_transition", f"A {stand_order['state']} order cannot be cancelled.",
                            details={"from": stand_order["state"], "to": str(StandOrderState.CANCELLED)})
-        if only_if_due and (stand_order["state"] != StandOrderState.RECEIVED or stand_order["accept_by"] > now):
-            return None
         order = tx.get(orders.order_ref(stand_order["order_id"])).to_dict()
         if order["state"] not in REFUNDABLE:
             raise AppError("invalid_transition", f"The order is {order['state']}.",
@@ -192,7 +190,7 @@ def cancel_unaccepted_orders(*, page=SWEEP_PAGE):
     for snapshot in query.limit(page).select([]).stream():
         try:
             cancelled += _cancel(snapshot.id, actor_uid=audit.SYSTEM, reason="not_accepted_in_time",
-                                 only_if_due=True) is not None
+                                 only_if_unaccepted=True) is not None
         except gexc.Aborted:
             logger.info("cancelling stand order %s left to a concurrent run", snapshot.id)
     return cancelled

@@ -6,7 +6,7 @@ import time_machine
 
 from app.auth import Role
 from app.concessions import queue
-from app.timeutil import utcnow
+from tests.factories import current
 from tests.orders.conftest import error
 
 
@@ -58,13 +58,18 @@ def test_a_pickup_code_is_redeemed_once(make_bar, make_user, snapshot):
         assert repeated.json["error"]["details"]["stand_order_id"] == stand_order["id"]
 
 
-def test_a_qr_code_redeems_its_order_at_its_own_stand_only(make_bar, make_user):
-    bar, elsewhere = make_bar(), make_bar()
+def test_a_code_redeems_its_order_at_its_own_stand_only(make_bar, make_user):
+    bar = make_bar()
     stand_order = bar.order_up(make_user(), bar.burger())
     for state in ("preparing", "ready"):
         bar.move(bar.staff, stand_order["id"], state)
-    assert error(elsewhere.redeem(elsewhere.staff, qr=stand_order["qr_code"])) == (404, "not_found")
-    assert bar.redeem(bar.staff, qr=stand_order["qr_code"]).json["state"] == "completed"
+    # The venue's owner works both stands, and still cannot hand this order over at the other one.
+    other = bar.call("POST", f"/venues/{bar.shop.sale.event['venue_id']}/stands", bar.owner, 201, json={
+        "name": "Bar", "kind": "bar", "currency": "EUR", "event_ids": [bar.shop.id]}).json
+    for code in ({"qr": stand_order["qr_code"]}, {"code": stand_order["pickup_code"]}):
+        wrong = bar.call("POST", f"/stands/{other['id']}/pickups", bar.owner, json=code)
+        assert error(wrong) == (404, "not_found")
+    assert bar.redeem(bar.owner, qr=stand_order["qr_code"]).json["state"] == "completed"
 
 
 def test_an_age_restricted_order_is_handed_over_once_the_buyers_id_is_checked(make_bar, make_user):
@@ -200,6 +205,25 @@ def test_orders_nobody_accepts_in_time_are_cancelled_and_refunded_by_the_schedul
     assert bar.shop.get(buyer, order["id"]).json["state"] == ("paid" if accepted else "refunded")
     if not accepted:
         assert after["cancel_reason"] == "not_accepted_in_time"
+
+
+def test_an_order_accepted_while_the_job_runs_is_left_alone(app, make_bar, make_user, monkeypatch):
+    bar = make_bar()
+    buyer = make_user()
+    stand_order = bar.order_up(buyer, bar.burger())
+    cancel = queue._cancel
+
+    def accepted_first(so_id, **kwargs):
+        # A staff member accepts it between the job's query and its transaction.
+        assert queue.change_state(so_id, current(bar.staff), state="preparing")["state"] == "preparing"
+        return cancel(so_id, **kwargs)
+
+    monkeypatch.setattr(queue, "_cancel", accepted_first)
+    late = bar.shop.sale.event["starts_at"] + timedelta(seconds=app.config["CONCESSION_ACCEPT_TIMEOUT_SECONDS"] + 5)
+    with app.app_context(), time_machine.travel(late):
+        assert queue.cancel_unaccepted_orders() == 0
+    assert bar.call("GET", f"/stand-orders/{stand_order['id']}", buyer, 200).json["state"] == "preparing"
+    assert bar.shop.get(buyer, stand_order["order_id"]).json["state"] == "paid"
 
 
 def test_the_stand_order_is_its_buyers_and_the_stands(make_bar, make_user):

@@ -38,24 +38,29 @@ def test_an_older_write_of_a_stand_order_never_wins(app, make_bar, make_user, fe
     bar.move(bar.staff, stand_order["id"], "preparing")
     feed.flush()
     path = service.stand_order_path({**stand_order, "buyer_uid": buyer.uid})
-    newer = feed.get(path)
-    # Another worker's publish of what it read before the change lands last.
-    feed.put(path, {**newer, "state": "received", "updated_at_ms": newer["updated_at_ms"] - 1})
+    published = feed.get(path)
+    # Another worker already published a later change (ready); this worker's read of "preparing" lands after it.
+    later = {**published, "state": "ready", "updated_at_ms": published["updated_at_ms"] + 1000}
+    feed.put(path, later)
+    with app.app_context():
+        service.publish_stand_order(stand_order["id"])
+    assert feed.get(path) == later
+    # An entry older than what Firestore holds is replaced.
+    feed.put(path, {**published, "state": "received", "updated_at_ms": published["updated_at_ms"] - 1})
     with app.app_context():
         service.publish_stand_order(stand_order["id"])
     assert feed.get(path)["state"] == "preparing"
-    feed.put(path, newer)
-    with app.app_context():
-        service.publish_stand_order(stand_order["id"])
-    assert feed.get(path) == newer
 
 
 def test_a_refund_is_published_to_the_buyer(make_bar, make_user, feed):
     bar = make_bar()
     buyer = make_user()
     order = bar.paid(buyer, bar.burger())
+    [stand_order] = bar.stand_orders(buyer, order["id"])
+    path = service.stand_order_path({**stand_order, "buyer_uid": buyer.uid})
+    feed.flush()
+    assert feed.get(path)["state"] == "received"
     bar.shop.refund(bar.owner, order["id"])
     feed.flush()
-    [stand_order] = bar.stand_orders(buyer, order["id"])
-    assert feed.get(service.stand_order_path({**stand_order, "buyer_uid": buyer.uid}))["state"] == "cancelled"
+    assert feed.get(path)["state"] == "cancelled"
     assert feed.get(service.stand_queue_path(bar.id, bar.shop.id))["received"] == 0
