@@ -17,9 +17,9 @@ from app.logging import configure_logging, init_request_logging
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Packages that connect signal receivers in their __init__: importing them is what wires them,
 # also in a process (the scheduler) that serves none of their routes.
-LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders")
+LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders", "app.concessions")
 # What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
-LINE_KINDS = ("app.tickets.kind:TicketKind",)
+LINE_KINDS = ("app.tickets.kind:TicketKind", "app.concessions.kind:ConcessionKind")
 # Twilio posts its webhooks as forms; every other body is JSON.
 FORM_BLUEPRINTS = {"sms_webhooks"}
 
@@ -97,6 +97,7 @@ def _register_blueprints(app):
     from app.audit.routes import blp as audit_blp
     from app.checkin.routes import blp as checkin_blp
     from app.checkout.routes import blp as checkout_blp
+    from app.concessions.routes import blp as concessions_blp
     from app.events.routes import blp as events_blp
     from app.notifications.routes import blp as notifications_blp
     from app.notifications.webhooks import blp as sms_webhooks_blp
@@ -108,7 +109,8 @@ def _register_blueprints(app):
     from app.venues.routes import blp as venues_blp
 
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
-                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp):
+                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp,
+                      concessions_blp):
         api.register_blueprint(blueprint)
     # Not an API blueprint: its files are no operations of the OpenAPI document.
     app.register_blueprint(docs.blp)

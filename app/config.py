@@ -124,6 +124,9 @@ class Config:
         self.DISCOUNT_GUESSES_PER_EVENT = _int(environ, "DISCOUNT_GUESSES_PER_EVENT", 200)
         self.DISCOUNT_GUESS_WINDOW_SECONDS = _int(environ, "DISCOUNT_GUESS_WINDOW_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
+        # Concessions (app/concessions): a stand order nobody accepts within this many seconds of being paid
+        # (or of its event's start, when ordered ahead) is cancelled and refunded.
+        self.CONCESSION_ACCEPT_TIMEOUT_SECONDS = _int(environ, "CONCESSION_ACCEPT_TIMEOUT_SECONDS", 900)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")

@@ -82,6 +82,10 @@ CATALOGUE = {
     "phone_taken": Entry(409, "This phone number belongs to another account."),
     "phone_not_verified": Entry(409, "Verify a phone number before turning text messages on."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
+    "already_redeemed": Entry(409, "This pickup code was already redeemed."),
+    "already_collected": Entry(409, "The stand already handed this order over."),
+    "too_many_items": Entry(409, "The stand has as many menu items as it may."),
+    "stand_in_use": Entry(409, "The stand still has orders to prepare or hand over."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),

@@ -28,4 +28,6 @@ def scheduler_jobs(config):
              leader_only=True),
         dict(id="deliver_outbox", func="app.notifications.delivery:deliver_outbox", trigger="interval", seconds=15,
              leader_only=True),
+        dict(id="cancel_unaccepted_orders", func="app.concessions.queue:cancel_unaccepted_orders",
+             trigger="interval", seconds=60, leader_only=True),
     ]

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.auth import CurrentUser, Role
+from app.concessions import menu, stands
 from app.errors import AppError
 from app.events import lifecycle, ticket_types
 from app.events import service as events
@@ -81,9 +82,49 @@ def seed_catalog(uids):
         lifecycle.publish_event(DEMO_EVENT_ID, organizer)
 
 
+DEMO_STANDS = [
+    dict(stand_id="demo-kitchen", name="Hall Kitchen", kind="food", currency="EUR", location="Foyer, left",
+         delivers_to_seats=True, service_fee=50),
+    dict(stand_id="demo-merch", name="Hall Merch", kind="merchandise", currency="EUR", location="Foyer, right",
+         takes_tips=False),
+]
+DEMO_ITEMS = {
+    "demo-kitchen": [
+        dict(item_id="burger", name="Burger", price=850, tax_category="food", option_groups=[
+            dict(id="sauce", name="Sauce", required=True,
+                 options=[dict(id="ketchup", name="Ketchup"), dict(id="mayo", name="Mayonnaise")]),
+            dict(id="extras", name="Extras", required=False, max_choices=2,
+                 options=[dict(id="cheese", name="Extra cheese", price_delta=100),
+                          dict(id="no-onions", name="No onions")])]),
+        dict(item_id="fries", name="Fries", price=350, tax_category="food",
+             variants=[dict(id="small", name="Small"), dict(id="large", name="Large", price_delta=150)]),
+        dict(item_id="beer", name="Beer", price=500, tax_category="drinks", age_restricted=True),
+    ],
+    "demo-merch": [dict(item_id="scarf", name="Club scarf", price=1500, tax_category="merchandise", stock=50)],
+}
+DEMO_TAX_RATES = {"food": {"basis_points": 700, "inclusive": False},
+                  "drinks": {"basis_points": 1900, "inclusive": False},
+                  "merchandise": {"basis_points": 1900, "inclusive": True}}
+
+
+def seed_concessions(uids):
+    """A kitchen that delivers to seats and a merchandise stand at Boxoffice Hall, open for the opening night and
+    worked by the demo staff user, with the venue's tax rates for what they sell."""
+    organizer = CurrentUser(uid=uids[Role.ORGANIZER], email=None, role=Role.ORGANIZER)
+    rates = venues.get_venue(DEMO_VENUE_ID).get("tax_rates") or {}
+    if any(category not in rates for category in DEMO_TAX_RATES):
+        venues.update_venue(DEMO_VENUE_ID, organizer, tax_rates={**DEMO_TAX_RATES, **rates})
+    for stand in DEMO_STANDS:
+        _create_unless_exists(stands.create_stand, DEMO_VENUE_ID, organizer, event_ids=[DEMO_EVENT_ID], **stand)
+        stands.add_stand_staff(stand["stand_id"], organizer, uids[Role.STAFF])
+        for item in DEMO_ITEMS[stand["stand_id"]]:
+            _create_unless_exists(menu.create_item, stand["stand_id"], organizer, **item)
+
+
 def seed_demo():
     uids = seed_users()
     seed_catalog(uids)
+    seed_concessions(uids)
     return uids
 
 
@@ -98,6 +139,7 @@ def seed_demo_command():
                                    "FIRESTORE_EMULATOR_HOST and FIREBASE_AUTH_EMULATOR_HOST")
     seed_demo()
     click.echo(f"Demo venue {DEMO_VENUE_ID} and published event {DEMO_EVENT_ID}.")
+    click.echo(f"Demo stands {', '.join(s['stand_id'] for s in DEMO_STANDS)}, open for {DEMO_EVENT_ID}.")
     click.echo("Demo users (e-mail / password):")
     for role, email, password, _ in DEMO_USERS:
         click.echo(f"  {role:<10} {email:<28} {password}")

@@ -25,6 +25,7 @@ from google.cloud.firestore_v1.types import StructuredQuery
 from app.auth import Role
 from app.events import lifecycle
 from app.checkout.service import expire_holds
+from app.concessions.queue import cancel_unaccepted_orders
 from app.orders.cancellation import settle_cancelled_events
 from app.orders.refund_queue import send_refunds
 from app.orders.unpaid import expire_orders
@@ -170,7 +171,36 @@ def checkin_journey(client, owner, make_user, make_event):
     assert client.get(f"{door}/checkins/stats", headers=owner.headers).status_code == 200
 
 
-def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, monkeypatch):
+def concessions_journey(app, bar, make_user):
+    """A stand's lists and menu, a scarf and a burger delivered to a seat, the queue worked through, the stats,
+    the job that cancels orders nobody accepted, a refused deletion and the stands closed with their event."""
+    buyer = make_user()
+    venue_id = bar.shop.sale.event["venue_id"]
+    for user in (None, bar.owner):
+        bar.call("GET", f"/venues/{venue_id}/stands", user, 200)
+    bar.call("GET", f"/events/{bar.shop.id}/stands", None, 200)
+    bar.call("GET", f"/stands/{bar.id}/items", None, 200)
+    bar.menu()
+    seat = bar.shop.sale.hold(buyer, seats=["stalls:A:1"]).json
+    bar.shop.mark_paid(bar.owner, bar.shop.order(buyer, seat["id"]).json["id"])
+    delivered = {"method": "seat", "seat": "stalls:A:1"}
+    stand_order = bar.order_up(buyer, bar.line("scarf", fulfilment=delivered), bar.burger(fulfilment=delivered))
+    waiting = bar.order_up(buyer, bar.burger())
+    for query in ({}, {"state": "received"}):
+        bar.queue(bar.staff, **query)
+    for state in ("preparing", "ready"):
+        bar.move(bar.staff, stand_order["id"], state)
+    bar.redeem(bar.staff, code=stand_order["pickup_code"])
+    bar.call("GET", f"/stands/{bar.id}/stats", bar.owner, 200, query_string={"event_id": bar.shop.id})
+    bar.call("DELETE", f"/stands/{bar.id}", bar.owner, 409)
+    bar.move(bar.staff, waiting["id"], "cancelled")
+    with app.app_context():
+        cancel_unaccepted_orders()
+    bar.call("POST", f"/events/{bar.shop.id}/cancel", bar.owner, 200)
+
+
+def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, make_bar,
+                                  monkeypatch):
     recorded = []
     stream, aggregate = Query.stream, AggregationQuery.get
 
@@ -208,6 +238,7 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     inventory_journey(app, client, owner, make_user, make_event, make_ticket_type)
     orders_journey(app, client, owner, make_user, make_event)
     checkin_journey(client, owner, make_user, make_event)
+    concessions_journey(app, make_bar(seated=True), make_user)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

@@ -64,9 +64,10 @@ class LineKind(Protocol):
     # The marshmallow schema of one requested line of this kind (its fields besides "kind").
     line_schema: type
 
-    def plan(self, event, requests, now) -> list:
+    def plan(self, event, requests, now, *, buyer_uid) -> list:
         """Check the requested lines (as ``line_schema`` loaded them) against the catalogue: ``[Line]``.
-        Raise AppError for anything a buyer can fix (unknown item, not on sale, over a limit)."""
+        Raise AppError for anything a buyer can fix (unknown item, not on sale, over a limit). ``buyer_uid``
+        is whose hold it is, for what depends on the buyer (a delivery to a seat of theirs)."""
 
     def pick(self, line, attempts, now, flight) -> dict:
         """{claim id: (pool id, unit)} to claim in this attempt; {} for a line without stock."""

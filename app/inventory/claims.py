@@ -183,6 +183,9 @@ def claimed(hold, pool_id, unit, live_until, now):
 
 def read(tx, unit_ids):
     """{claim id: snapshot} of these claims, read in the caller's transaction."""
+    if not unit_ids:
+        # An order of things without stock (a stand's food) claims nothing, and Firestore refuses an empty read.
+        return {}
     return {s.id: s for s in tx.get_all([units.unit_ref(d) for d in unit_ids])}
 
 

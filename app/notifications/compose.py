@@ -13,6 +13,7 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.checkout import kinds
+from app.concessions import records as stand_orders
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
@@ -177,8 +178,24 @@ def _refund(message, person):
                    push_data={"kind": str(Kind.REFUND), "order_id": order["id"], "refund_id": refund["id"]})
 
 
+def _order_ready(message, person):
+    stand_order = stand_orders.find_stand_order(message["data"]["stand_order_id"])
+    if stand_order is None or stand_order["state"] != stand_orders.StandOrderState.READY:
+        raise Skip("the stand order is no longer waiting to be collected")
+    event = _event(stand_order["event_id"])
+    seat = stand_order["fulfilment"]["seat"]
+    where = f"on its way to seat {seat}" if seat else f"ready to collect at {stand_order['stand_name']}"
+    text, html = _render(Kind.ORDER_READY, person=person, event=event, stand_order=stand_order, where=where)
+    return Content(subject=f"Your order from {stand_order['stand_name']} is ready", text=text, html=html,
+                   push_title="Your order is ready",
+                   push_body=f"It is {where}. Your code: {stand_order['pickup_code']}.",
+                   sms=f"Your order is {where}. Code {stand_order['pickup_code']}.",
+                   push_data={"kind": str(Kind.ORDER_READY), "order_id": stand_order["order_id"],
+                              "stand_order_id": stand_order["id"]})
+
+
 _COMPOSERS = {Kind.ORDER_CONFIRMATION: _order_confirmation, Kind.REMINDER: _reminder,
-              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund}
+              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund, Kind.ORDER_READY: _order_ready}
 
 
 def compose(message, person):

@@ -35,7 +35,7 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     EVENT_CANCELLED = "event_cancelled"
     REFUND = "refund"
-    # Sent by parking and concessions once they land; people can choose their channels already.
+    # Sent by parking once it lands; people can choose its channels already.
     PARKING_ENDING = "parking_ending"
     ORDER_READY = "order_ready"
 
@@ -102,6 +102,12 @@ def notify_refund(order_id, refund_id):
     order = orders.order_ref(order_id).get().to_dict()
     return enqueue(Kind.REFUND, order["buyer_uid"], {"order_id": order_id, "refund_id": refund_id},
                    dedupe_key=f"refund:{refund_id}")
+
+
+def notify_order_ready(stand_order):
+    """Queue the buyer's "your order is ready" notice; once per stand order."""
+    return enqueue(Kind.ORDER_READY, stand_order["buyer_uid"], {"stand_order_id": stand_order["id"]},
+                   dedupe_key=f"order_ready:{stand_order['id']}")
 
 
 def list_messages(*, state=None, limit, cursor=None):

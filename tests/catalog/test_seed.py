@@ -31,3 +31,19 @@ def test_seed_refuses_to_run_against_a_real_project(app, make_app, real):
         assert not db().collection("venues").document(DEMO_VENUE_ID).get().exists
         with pytest.raises(UserNotFoundError):
             get_firebase().get_user_by_email("admin@boxoffice.test")
+
+
+def test_seed_opens_a_kitchen_and_a_merchandise_stand_for_the_demo_event(app, client, stack):
+    with app.app_context():
+        seed_demo()
+        seed_demo()
+    stands = client.get(f"/api/v1/events/{DEMO_EVENT_ID}/stands").json["items"]
+    assert [(s["id"], s["kind"]) for s in stands] == [("demo-kitchen", "food"), ("demo-merch", "merchandise")]
+    menu = client.get("/api/v1/stands/demo-kitchen/menu", query_string={"event_id": DEMO_EVENT_ID}).json
+    assert menu["open"] and [i["id"] for i in menu["items"]] == ["beer", "burger", "fries"]
+    [scarf] = client.get("/api/v1/stands/demo-merch/menu", query_string={"event_id": DEMO_EVENT_ID}).json["items"]
+    assert (scarf["stock"], scarf["remaining"]) == (50, 50)
+    token = sign_in(stack, "staff@boxoffice.test", "staff-pass-123")["idToken"]
+    queue = client.get("/api/v1/stands/demo-kitchen/queue", query_string={"event_id": DEMO_EVENT_ID},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert (queue.status_code, queue.json["items"]) == (200, [])

@@ -34,7 +34,7 @@ class ProductKind:
     name = "product"
     line_schema = ProductLineIn
 
-    def plan(self, event, requests, now):
+    def plan(self, event, requests, now, *, buyer_uid):
         lines = []
         for request in requests:
             label, price, stock = PRODUCTS[request["product"]]

@@ -90,14 +90,58 @@ class World:
             self.made["discount"] = self.fresh_discount()
         return self.made["discount"]
 
+    def fresh_stand(self):
+        """A stand at the owner's venue, open for the published event, worked by the venue's staff member."""
+        stand = self.call("POST", f"/venues/{self.venue['id']}/stands", self.owner, {
+            "name": f"Stand {next(_codes)}", "kind": "food", "currency": "EUR", "event_ids": [self.event["id"]]},
+            status=201)
+        self.call("POST", f"/stands/{stand['id']}/staff", self.owner, {"uid": self.users["venue_staff"].uid})
+        self.call("POST", f"/stands/{stand['id']}/items", self.owner, {
+            "name": "Burger", "price": 850, "option_groups": [
+                {"id": "sauce", "name": "Sauce", "required": True, "options": [{"id": "ketchup", "name": "Ketchup"}]}]},
+            status=201)
+        return stand
+
+    def stand(self):
+        if "stand" not in self.made:
+            self.made["stand"] = self.fresh_stand()
+        return self.made["stand"]
+
+    def menu_item(self):
+        return self.call("GET", f"/stands/{self.stand()['id']}/items", self.owner)[0]
+
+    def fresh_menu_item(self):
+        return self.call("POST", f"/stands/{self.stand()['id']}/items", self.owner,
+                         {"name": f"Tea {next(_codes)}", "price": 200}, status=201)
+
+    def fresh_stand_order(self, state="received"):
+        """The buyer's paid burger from the stand, moved along by the stand's staff to ``state``."""
+        line = {"kind": "concession", "stand_id": self.stand()["id"], "item_id": self.menu_item()["id"],
+                "quantity": 1, "options": ["ketchup"]}
+        hold = self.shop.hold(self.users["buyer"], 0, lines=[line])
+        order = self.shop.order(self.users["buyer"], hold["id"]).json
+        self.shop.mark_paid(self.owner, order["id"])
+        [stand_order] = self.call("GET", f"/orders/{order['id']}/stand-orders", self.users["buyer"])
+        for step in ("preparing", "ready")[:("received", "preparing", "ready").index(state)]:
+            self.call("POST", f"/stand-orders/{stand_order['id']}/state", self.owner, {"state": step})
+        return stand_order
+
+    def stand_order(self):
+        if "stand_order" not in self.made:
+            self.made["stand_order"] = self.fresh_stand_order()
+        return self.made["stand_order"]
+
     def seed_purchases(self):
-        """A paid order with tickets, a pending order and a discount code, where those endpoints exist."""
+        """A paid order with tickets, a pending order, a discount code and a stand's order, where those endpoints
+        exist."""
         rules = {rule.rule for rule in self.app.url_map.iter_rules()}
         if "/api/v1/orders/<order_id>/mark-paid" in rules:
             self.ticket()
             self.order()
         if "/api/v1/events/<event_id>/discounts" in rules:
             self.discount()
+        if "/api/v1/stands/<stand_id>/queue" in rules:
+            self.stand_order()
 
     def ids(self):
         """Real ids by path-parameter name, for substituting into generated requests."""
@@ -110,6 +154,9 @@ class World:
             "order_id": [self.made["order"]["id"]] if "order" in self.made else [],
             "ticket_id": [self.made["ticket"]["ticket_id"]] if "ticket" in self.made else [],
             "code": [self.made["discount"]["code"]] if "discount" in self.made else [],
+            "stand_id": [self.made["stand"]["id"]] if "stand" in self.made else [],
+            "item_id": [self.menu_item()["id"]] if "stand" in self.made else [],
+            "stand_order_id": [self.made["stand_order"]["id"]] if "stand_order" in self.made else [],
         }
 
 

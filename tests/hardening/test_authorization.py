@@ -284,6 +284,50 @@ TABLE = {
                                                        GATE)],
     "GET /api/v1/events/<event_id>/checkin-sync": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/checkin-sync"),
                                                         GATE)],
+    # concessions: stands and menus are the venue owner's; a stand's queue is its own staff's
+    "GET /api/v1/venues/<venue_id>/stands": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/stands"), PUBLIC)],
+    "POST /api/v1/venues/<venue_id>/stands": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/stands", {
+        "name": "Bar", "kind": "bar", "currency": "EUR"}), OWNER_ONLY_201)],
+    "GET /api/v1/events/<event_id>/stands": [
+        Case(at(lambda w: f"/api/v1/events/{w.event['id']}/stands"), PUBLIC),
+        Case(at(lambda w: f"/api/v1/events/{w.draft['id']}/stands"), DRAFT_VIEW),
+    ],
+    "GET /api/v1/stands/<stand_id>": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}"), PUBLIC)],
+    "PATCH /api/v1/stands/<stand_id>": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}",
+                                                {"location": "Level 2"}), OWNER_ONLY)],
+    "DELETE /api/v1/stands/<stand_id>": [Case(lambda w, role: (f"/api/v1/stands/{w.fresh_stand()['id']}", None),
+                                              OWNER_ONLY_204)],
+    "POST /api/v1/stands/<stand_id>/staff": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}/staff",
+                                                     lambda w: {"uid": w.users["venue_staff"].uid}), OWNER_ONLY)],
+    "DELETE /api/v1/stands/<stand_id>/staff": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}/staff",
+                                                       lambda w: {"uid": w.users["other_staff"].uid}),
+                                                    OWNER_ONLY_204)],
+    "GET /api/v1/stands/<stand_id>/items": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}/items"), PUBLIC)],
+    "POST /api/v1/stands/<stand_id>/items": [Case(at(lambda w: f"/api/v1/stands/{w.stand()['id']}/items", {
+        "name": "Fries", "price": 350}), OWNER_ONLY_201)],
+    "PATCH /api/v1/stands/<stand_id>/items/<item_id>": [Case(at(
+        lambda w: f"/api/v1/stands/{w.stand()['id']}/items/{w.menu_item()['id']}", {"sold_out": False}), OWNER_ONLY)],
+    "DELETE /api/v1/stands/<stand_id>/items/<item_id>": [Case(lambda w, role: (
+        f"/api/v1/stands/{w.stand()['id']}/items/{w.fresh_menu_item()['id']}", None), OWNER_ONLY_204)],
+    "GET /api/v1/stands/<stand_id>/menu": [Case(at(
+        lambda w: f"/api/v1/stands/{w.stand()['id']}/menu?event_id={w.event['id']}"), PUBLIC)],
+    "GET /api/v1/stands/<stand_id>/queue": [Case(at(
+        lambda w: f"/api/v1/stands/{w.stand()['id']}/queue?event_id={w.event['id']}"), GATE)],
+    "POST /api/v1/stands/<stand_id>/pickups": [Case(lambda w, role: (
+        f"/api/v1/stands/{w.stand()['id']}/pickups", {"code": w.fresh_stand_order("ready")["pickup_code"]}), GATE)],
+    "GET /api/v1/stands/<stand_id>/stats": [Case(at(
+        lambda w: f"/api/v1/stands/{w.stand()['id']}/stats?event_id={w.event['id']}"), OWNER_ONLY)],
+    # A stand order: its buyer's, its stand's staff's, the organizer's and admins'; only its buyer shows the QR.
+    "GET /api/v1/stand-orders/<stand_order_id>": [Case(at(
+        lambda w: f"/api/v1/stand-orders/{w.stand_order()['id']}"), row(401, 404, 200, 404, 404, 200, 200, 200))],
+    "GET /api/v1/stand-orders/<stand_order_id>/qr.svg": [Case(at(
+        lambda w: f"/api/v1/stand-orders/{w.stand_order()['id']}/qr.svg"),
+        row(401, 404, 200, 404, 404, 403, 403, 403))],
+    "POST /api/v1/stand-orders/<stand_order_id>/state": [Case(lambda w, role: (
+        f"/api/v1/stand-orders/{w.fresh_stand_order()['id']}/state", {"state": "preparing"}),
+        row(401, 403, 403, 404, 404, 200, 200, 200))],
+    "GET /api/v1/orders/<order_id>/stand-orders": [Case(at(
+        lambda w: f"/api/v1/orders/{w.stand_order()['order_id']}/stand-orders"), PURCHASE_VIEW)],
     # audit and the notification outbox
     "GET /api/v1/admin/audit": [Case(at(lambda w: "/api/v1/admin/audit"), ADMIN_ONLY)],
     "GET /api/v1/admin/notifications": [Case(at(lambda w: "/api/v1/admin/notifications"), ADMIN_ONLY)],

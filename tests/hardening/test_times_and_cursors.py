@@ -102,6 +102,9 @@ CURSOR_INPUTS = {
     "GET /api/v1/admin/refunds query cursor": ("/api/v1/admin/refunds", "cursor", "admin"),
     "GET /api/v1/events/{event_id}/checkin-sync query since": ("/api/v1/events/{event_id}/checkin-sync", "since",
                                                                "venue_staff"),
+    "GET /api/v1/venues/{venue_id}/stands query cursor": ("/api/v1/venues/{venue_id}/stands", "cursor", "anonymous"),
+    "GET /api/v1/events/{event_id}/stands query cursor": ("/api/v1/events/{event_id}/stands", "cursor", "anonymous"),
+    "GET /api/v1/stands/{stand_id}/queue query cursor": ("/api/v1/stands/{stand_id}/queue", "cursor", "venue_staff"),
 }
 
 
@@ -192,14 +195,16 @@ def test_every_cursor_is_read_or_refused(world, fuzz_stats):
     stats = _stats(fuzz_stats, "hypothesis cursors", len(CURSOR_INPUTS))
     failures = []
     for label, (path, name, role) in CURSOR_INPUTS.items():
-        path = path.format(event_id=world.event["id"])
+        path = path.format(event_id=world.event["id"], venue_id=world.venue["id"], stand_id=world.stand()["id"])
+        # The queue is one event's: the cursor goes with the event it pages through.
+        query = {"event_id": world.event["id"]} if "{stand_id}" in label else {}
 
         @settings(max_examples=CURSOR_EXAMPLES, derandomize=True, database=None, deadline=None,
                   suppress_health_check=list(HealthCheck))
         @given(cursor=CURSORS)
         @example(cursor=encode([{"t": "9999-12-31T23:00:00-10:00"}, "some-id"]))
         def check(cursor):
-            response = world.client.get(path, query_string={name: cursor}, headers=world.headers(role))
+            response = world.client.get(path, query_string={**query, name: cursor}, headers=world.headers(role))
             _record(stats, label, response.status_code)
             assert response.status_code in (200, 400, 422), (cursor, response.status_code, response.json)
             if response.status_code == 400:

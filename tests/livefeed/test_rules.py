@@ -13,8 +13,12 @@ ANNA, BORIS = {"uid": "anna"}, {"uid": "boris"}
 ADMIN = {"uid": "root", "token": {"role": "admin"}}
 AVAILABILITY = "/" + availability_path("e1")
 ANNAS_HOLD = "/" + hold_path("anna", "h1")
+ANNAS_STAND_ORDER = "/live/users/anna/orders/o1/stands/s1"
+QUEUE = "/live/stands/s1/queue/e1"
 DATA = {"live": {"events": {"e1": {"availability": {"event_id": "e1", "ticket_types": [{"remaining": 3}]}}},
-                 "users": {"anna": {"holds": {"h1": {"id": "h1", "state": "active"}}},
+                 "stands": {"s1": {"queue": {"e1": {"received": 3, "preparing": 1, "ready": 0}}}},
+                 "users": {"anna": {"holds": {"h1": {"id": "h1", "state": "active"}},
+                                    "orders": {"o1": {"stands": {"s1": {"state": "ready", "pickup_code": "K7QX4F"}}}}},
                            "boris": {"holds": {"h2": {"id": "h2", "state": "active"}}}}},
         "private": {"x": 1}}
 
@@ -24,6 +28,10 @@ ALLOWED = [
     ("anyone reads part of an event's availability", None, "read", AVAILABILITY + "/ticket_types/0", None),
     ("a buyer reads her holds", ANNA, "read", "/live/users/anna/holds", None),
     ("a buyer reads one of her holds", ANNA, "read", ANNAS_HOLD, None),
+    ("a buyer reads her stand orders", ANNA, "read", "/live/users/anna/orders", None),
+    ("a buyer reads one of her stand orders", ANNA, "read", ANNAS_STAND_ORDER, None),
+    ("anyone reads a stand's queue count", None, "read", QUEUE, None),
+    ("anyone reads a stand's queue counts for every event", None, "read", "/live/stands/s1/queue", None),
 ]
 DENIED = [
     ("anyone reads a buyer's holds", None, "read", "/live/users/anna/holds", None),
@@ -45,6 +53,12 @@ DENIED = [
     ("an admin's token writes availability", ADMIN, "write", AVAILABILITY, {"ticket_types": []}),
     ("a user writes the database root", ANNA, "write", "/", {"live": None}),
     ("a user writes elsewhere", ANNA, "write", "/private/y", 1),
+    ("anyone reads a buyer's stand orders", None, "read", "/live/users/anna/orders", None),
+    ("another user reads a buyer's stand order", BORIS, "read", ANNAS_STAND_ORDER, None),
+    ("a buyer writes her stand order", ANNA, "write", ANNAS_STAND_ORDER, {"state": "completed"}),
+    ("anyone lists all stands", None, "read", "/live/stands", None),
+    ("anyone reads a stand's whole node", None, "read", "/live/stands/s1", None),
+    ("a signed-in user writes a stand's queue count", ANNA, "write", QUEUE, {"received": 0}),
 ]
 
 
