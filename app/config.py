@@ -101,6 +101,13 @@ class Config:
         self.MAX_ACTIVE_HOLDS_PER_EVENT = _int(environ, "MAX_ACTIVE_HOLDS_PER_EVENT", 3)
         self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
+        # Parking (app/parking): quotes, windows, drive-up sessions, entry and reminders.
+        self.PARKING_QUOTE_TTL_SECONDS = _int(environ, "PARKING_QUOTE_TTL_SECONDS", 300)
+        self.PARKING_MAX_WINDOW_HOURS = _int(environ, "PARKING_MAX_WINDOW_HOURS", 24)
+        self.PARKING_BOOKING_HORIZON_DAYS = _int(environ, "PARKING_BOOKING_HORIZON_DAYS", 365)
+        self.PARKING_SESSION_HOURS = _int(environ, "PARKING_SESSION_HOURS", 12)
+        self.PARKING_ENTRY_EARLY_MINUTES = _int(environ, "PARKING_ENTRY_EARLY_MINUTES", 60)
+        self.PARKING_REMINDER_MINUTES = _int(environ, "PARKING_REMINDER_MINUTES", 30)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")

@@ -79,6 +79,12 @@ CATALOGUE = {
     "payment_not_startable": Entry(409, "This order's payment cannot be started now."),
     "checked_in": Entry(409, "A ticket to refund has admitted someone at the door."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
+    "lot_inactive": Entry(409, "This parking lot takes no bookings now."),
+    "lot_in_use": Entry(409, "Bookings or parked cars still use this parking lot."),
+    "spaces_in_use": Entry(409, "Spaces are added to a parking lot, never removed or changed."),
+    "quote_expired": Entry(409, "This parking quote has expired; ask for a new one."),
+    "already_parked": Entry(409, "A car with this plate is already parked in this lot."),
+    "settlement_pending": Entry(409, "This parking session's charge is already in an order awaiting payment."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),
@@ -89,6 +95,9 @@ CATALOGUE = {
     "discount_invalid": Entry(422, "This discount code does not apply."),
     "discount_not_valid_now": Entry(422, "This discount code is not valid now."),
     "amount_not_chargeable": Entry(422, "The payment provider cannot charge this amount in this currency."),
+    "quote_invalid": Entry(422, "This is not a parking quote this service gave, or it was altered."),
+    "charge_invalid": Entry(422, "This is not a parking charge this service gave, or it was altered."),
+    "outside_opening_hours": Entry(422, "The parking lot is closed for part of this window."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
     # 5xx

@@ -26,6 +26,10 @@ def scheduler_jobs(config):
              seconds=300, leader_only=True),
         dict(id="send_reminders", func="app.notifications.reminders:send_reminders", trigger="interval", seconds=60,
              leader_only=True),
+        dict(id="send_parking_reminders", func="app.notifications.reminders:send_parking_reminders",
+             trigger="interval", seconds=60, leader_only=True),
+        dict(id="flag_overdue_parking_sessions", func="app.parking.sessions:flag_overdue_sessions",
+             trigger="interval", seconds=300, leader_only=True),
         dict(id="deliver_outbox", func="app.notifications.delivery:deliver_outbox", trigger="interval", seconds=15,
              leader_only=True),
     ]

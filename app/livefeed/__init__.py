@@ -3,7 +3,8 @@
 It listens: a placed, released, expired or converted hold publishes the hold
 and its event's availability; anything else that changes what an event has on
 sale (a sale, a refund, an order released, a ticket type changed, the event
-published, cancelled or completed) publishes the availability. The signals come
+published, cancelled or completed) publishes the availability; a parking lot
+whose occupancy changed publishes it. The signals come
 after the sender's Firestore commit; queuing the write returns at once and never
 raises (``publisher``).
 """
@@ -11,6 +12,7 @@ from app.events.signals import event_cancelled, event_completed, event_published
 from app.checkout.signals import hold_changed
 from app.livefeed import publisher
 from app.orders.signals import order_paid, order_refunded, order_released
+from app.parking.signals import lot_changed
 
 
 def _hold_changed(hold, **_):
@@ -29,9 +31,14 @@ def _ticket_types_changed(event_id, **_):
     publisher.event_changed(event_id)
 
 
+def _lot_changed(lot_id, **_):
+    publisher.lot_changed(lot_id)
+
+
 hold_changed.connect(_hold_changed)
 for _signal in (event_published, event_cancelled, event_completed):
     _signal.connect(_event_changed)
 for _signal in (order_paid, order_refunded, order_released):
     _signal.connect(_order_changed)
 ticket_types_changed.connect(_ticket_types_changed)
+lot_changed.connect(_lot_changed)

@@ -3,7 +3,9 @@
 ``/live/events/<event_id>/availability`` holds the same document as
 ``GET /events/<id>/availability``; ``/live/users/<uid>/holds/<hold_id>`` the
 buyer's hold as ``GET /holds/<id>`` shows it, plus ``expires_at_ms`` for a
-countdown against the database's ``.info/serverTimeOffset``. Both are written
+countdown against the database's ``.info/serverTimeOffset``;
+``/live/parking/<lot_id>`` a parking lot's free spaces per kind now, as
+``GET /parking-lots/<id>/availability`` shows them. Both are written
 whole, from state read after the change committed, so a write is never a
 delta that a lost write could leave half-applied.
 
@@ -21,6 +23,8 @@ from app.errors import AppError
 from app.firebase import FirebaseError, db, rtdb
 from app.checkout import holds
 from app.checkout.schemas import HoldOut
+from app.parking.occupancy import get_availability as get_lot_availability
+from app.parking.schemas import LotAvailabilityOut
 from app.tickets.availability import get_availability
 from app.tickets.schemas import AvailabilityOut
 from app.timeutil import utcnow
@@ -52,6 +56,22 @@ def publish_availability(event_id):
     rtdb(availability_path(event_id)).set(AvailabilityOut().dump(availability))
 
 
+def lot_path(lot_id):
+    return f"live/parking/{lot_id}"
+
+
+def publish_lot(lot_id):
+    """Write the lot's occupancy as of now; remove it when the lot is gone or inactive."""
+    try:
+        occupancy = get_lot_availability(lot_id)
+    except AppError as exc:
+        if exc.status != 404:
+            raise
+        rtdb(lot_path(lot_id)).delete()
+        return
+    rtdb(lot_path(lot_id)).set(LotAvailabilityOut().dump(occupancy))
+
+
 def hold_entry(hold):
     entry = HoldOut().dump(holds.view(hold))
     entry.pop("buyer_uid", None)
@@ -74,7 +94,7 @@ def publish_hold(hold):
 
 
 def mark_for_repair(kind, target_id):
-    """Remember that ``kind`` ("event" or "hold") ``target_id`` may be stale in the database."""
+    """Remember that ``kind`` ("event", "lot" or "hold") ``target_id`` may be stale in the database."""
     db().collection(REPAIRS).document(f"{kind}-{target_id}").set(
         {"kind": kind, "target_id": target_id, "marked_at": utcnow()})
 
@@ -82,6 +102,9 @@ def mark_for_repair(kind, target_id):
 def _republish(kind, target_id):
     if kind == "event":
         publish_availability(target_id)
+        return
+    if kind == "lot":
+        publish_lot(target_id)
         return
     snapshot = holds.hold_ref(target_id).get()
     if snapshot.exists:

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     EVENT_CANCELLED = "event_cancelled"
     REFUND = "refund"
+    PARKING_REMINDER = "parking_reminder"
 
 
 class MessageState(StrEnum):
@@ -61,8 +62,9 @@ def message_ref(msg_id):
     return db().collection(OUTBOX).document(msg_id)
 
 
-def enqueue(kind, recipient_uid, data, *, dedupe_key):
+def enqueue(kind, recipient_uid, data, *, dedupe_key, channels=CHANNELS):
     """Queue a message for ``recipient_uid`` unless one with ``dedupe_key`` exists; returns the message.
+    It goes out on ``channels`` (e-mail and push unless told otherwise).
 
     Call after the transaction that caused it commits: a rolled-back change must not notify anyone.
     """
@@ -71,7 +73,7 @@ def enqueue(kind, recipient_uid, data, *, dedupe_key):
     ref = message_ref(message_id(dedupe_key))
     message = {
         "id": ref.id, "kind": str(kind), "recipient_uid": recipient_uid, "data": data, "dedupe_key": dedupe_key,
-        "state": str(MessageState.PENDING), "channels": {c: str(ChannelState.PENDING) for c in CHANNELS},
+        "state": str(MessageState.PENDING), "channels": {c: str(ChannelState.PENDING if c in channels else ChannelState.NONE) for c in CHANNELS},
         "attempts": 0, "due_at": now, "claimed_by": None, "claimed_until": None, "inflight": None,
         "last_error": None, "created_at": now, "updated_at": now, "sent_at": None,
     }
