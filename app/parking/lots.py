@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 LOTS = "parking_lots"
 SPACE_KINDS = ("standard", "accessible", "ev", "oversize")
 MAX_SPACES = 5000
-DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DOCUMENT_ID = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")
 PRICING_DEFAULTS = {"event_flat": {}, "daily_cap": None, "occupancy_bands": [], "event_window_minutes": 120,
                     "event_multiplier_bp": 10_000, "floor_bp": 10_000, "ceiling_bp": 30_000,
                     "overstay_grace_minutes": 15, "overstay_multiplier_bp": 15_000}

@@ -302,7 +302,7 @@ class ParkingSessionPage(Schema):
 
 
 class SettlementIn(Schema):
-    payment_method = fields.String(load_default="manual", validate=validate.Length(min=1, max=32), metadata={
+    payment_method = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={
         "description": "manual: paid at the box office now; stripe: by card, confirmed with the order's "
                        "client_secret."})
 

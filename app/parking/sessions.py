@@ -102,7 +102,7 @@ def _not_found():
 
 
 def read_session(session_id):
-    snapshot = session_ref(session_id).get() if session_id.isalnum() else None
+    snapshot = session_ref(session_id).get() if session_id.isalnum() and len(session_id) <= 64 else None
     if snapshot is None or not snapshot.exists:
         raise _not_found()
     return snapshot.to_dict()
@@ -114,10 +114,18 @@ def view(session):
     return shown
 
 
-def get_session(session_id, user):
+def attended_session(session_id, user):
+    """The session, for its lot's attendants; 404 for everyone else, so its id cannot be probed."""
     session = read_session(session_id)
-    lots.attended_lot(session["lot_id"], user)
-    return view(session)
+    try:
+        lots.attended_lot(session["lot_id"], user)
+    except AppError:
+        raise _not_found() from None
+    return session
+
+
+def get_session(session_id, user):
+    return view(attended_session(session_id, user))
 
 
 def list_sessions(lot_id, user, *, state=None, limit, cursor=None):
@@ -269,8 +277,8 @@ def overstay_in(tx, booked, lot, now, by_uid):
 
 def end_session(session_id, user):
     """The car leaves: the space is free at once and the charge is fixed."""
-    session = read_session(session_id)
-    lot = lots.attended_lot(session["lot_id"], user)
+    session = attended_session(session_id, user)
+    lot = lots.read_lot(session["lot_id"])
 
     def end(tx):
         current = tx.get(session_ref(session_id)).to_dict()
@@ -289,8 +297,7 @@ def end_session(session_id, user):
 def settle_session(session_id, user, *, payment_method):
     """Pay a session's charge through the checkout: a hold of its parking line and an order, paid now at the
     box office (``manual``), or by card through the payment provider. Returns ``{session, order}``."""
-    session = read_session(session_id)
-    lots.attended_lot(session["lot_id"], user)
+    session = attended_session(session_id, user)
     if session["state"] != SessionState.ENDED:
         raise AppError("invalid_transition", f"The session is {session['state']}; only an ended session with a "
                        "charge is paid.", details={"from": session["state"], "to": str(SessionState.PAID)})

@@ -43,8 +43,8 @@ def _stays(booked, parked, now):
 
 
 def _occupancy(stays, starts, ends):
-    """Spaces occupied at the start of each hour of the period."""
-    series, at = [], starts
+    """Spaces occupied at the start of each whole hour of the period."""
+    series, at = [], starts.replace(minute=0, second=0, microsecond=0)
     while at < ends:
         series.append({"at": at, "occupied": sum(1 for s, e in stays if s <= at < e)})
         at += STEP
