@@ -99,8 +99,9 @@ class Catalog:
         return event["id"], ticket_type["id"]
 
 
-def crowd(port, event_id, ticket_type_id, tokens):
-    """Release one thread per buyer at once; each POSTs one hold. Returns (outcomes, release time)."""
+def crowd(port, event_id, ticket_type_id, tokens, bodies=None):
+    """Release one thread per buyer at once; each POSTs one hold, of one ticket or of ``bodies[index]``.
+    Returns (outcomes, release time)."""
     path = f"/api/v1/events/{event_id}/holds"
     body = json.dumps({"items": [{"ticket_type_id": ticket_type_id, "quantity": 1}]})
     barrier = threading.Barrier(len(tokens) + 1)
@@ -111,7 +112,7 @@ def crowd(port, event_id, ticket_type_id, tokens):
         started = time.monotonic()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
-            connection.request("POST", path, body=body, headers={
+            connection.request("POST", path, body=bodies[index] if bodies else body, headers={
                 "Authorization": f"Bearer {tokens[index]}", "Content-Type": "application/json"})
             response = connection.getresponse()
             payload = response.read()

@@ -4,9 +4,9 @@ It listens: a placed, released, expired or converted hold publishes the hold
 and its event's availability; anything else that changes what an event has on
 sale (a sale, a refund, an order released, a ticket type changed, the event
 published, cancelled or completed) publishes the availability; a parking lot
-whose occupancy changed publishes it. The signals come
-after the sender's Firestore commit; queuing the write returns at once and never
-raises (``publisher``).
+whose occupancy changed publishes it. The signals come after the sender's
+Firestore commit; queuing the write returns at once and never raises
+(``publisher``).
 """
 from app.events.signals import event_cancelled, event_completed, event_published, ticket_types_changed
 from app.checkout.signals import hold_changed

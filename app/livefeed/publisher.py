@@ -1,17 +1,18 @@
 """The publisher: one thread per process that writes the live feed and coalesces bursts.
 
-Callers say what changed (``event_changed``, ``hold_changed``, ``lot_changed``)
-after their Firestore commit. That only records an id under a lock: a buyer's request
-never waits for the Realtime Database and never fails because of it.
+Callers say what changed (``event_changed``, ``hold_changed``,
+``lot_changed``) after their Firestore commit. That only records an id under a
+lock: a buyer's request never waits for the Realtime Database and never fails
+because of it.
 
 The thread writes each changed hold once, and each changed event's
-availability (and parking lot's occupancy) at most once per ``LIVE_FEED_INTERVAL_MS``: the first change is
-written at once, later ones wait for the interval to end and share one
-write, so a flash crowd of N holds costs about duration / interval writes,
-not N. An interval after a burst's last write the event is written once more
-(the "settle" write): with several workers or hosts, another process's write
-of state it read before this process's last change could otherwise land last
-and stay.
+availability (and each parking lot's occupancy) at most once per
+``LIVE_FEED_INTERVAL_MS``: the first change is written at once, later ones
+wait for the interval to end and share one write, so a flash crowd of N
+holds costs about duration / interval writes, not N. An interval after a
+burst's last write the event (or lot) is written once more (the "settle"
+write): with several workers or hosts, another process's write of state it
+read before this process's last change could otherwise land last and stay.
 
 A failed write is retried with backoff (firebase_admin itself already
 retries 500 and 503 four times) and leaves a repair marker in Firestore, so

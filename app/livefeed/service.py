@@ -5,9 +5,9 @@
 buyer's hold as ``GET /holds/<id>`` shows it, plus ``expires_at_ms`` for a
 countdown against the database's ``.info/serverTimeOffset``;
 ``/live/parking/<lot_id>`` a parking lot's free spaces per kind now, as
-``GET /parking-lots/<id>/availability`` shows them. Both are written
-whole, from state read after the change committed, so a write is never a
-delta that a lost write could leave half-applied.
+``GET /parking-lots/<id>/availability`` shows them. Each is written whole,
+from state read after the change committed, so a write is never a delta that
+a lost write could leave half-applied.
 
 These functions run on the publisher thread (publisher.py) or in the
 scheduler, never in a buyer's request and never inside a Firestore

@@ -73,7 +73,8 @@ def enqueue(kind, recipient_uid, data, *, dedupe_key, channels=CHANNELS):
     ref = message_ref(message_id(dedupe_key))
     message = {
         "id": ref.id, "kind": str(kind), "recipient_uid": recipient_uid, "data": data, "dedupe_key": dedupe_key,
-        "state": str(MessageState.PENDING), "channels": {c: str(ChannelState.PENDING if c in channels else ChannelState.NONE) for c in CHANNELS},
+        "state": str(MessageState.PENDING),
+        "channels": {c: str(ChannelState.PENDING if c in channels else ChannelState.NONE) for c in CHANNELS},
         "attempts": 0, "due_at": now, "claimed_by": None, "claimed_until": None, "inflight": None,
         "last_error": None, "created_at": now, "updated_at": now, "sent_at": None,
     }

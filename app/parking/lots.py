@@ -6,8 +6,9 @@ and zones with counts (``zones``: ``[{"id": "P1", "kind": "standard", "count":
 of space and get one assigned. Spaces can be added at any time; a space that
 exists is never removed or given another kind, because bookings and sessions
 may hold it at any time in the future (to shrink a lot, deactivate it and open
-another); for the same reason a lot's slot length is fixed when it is made. Inactive lots are shown only to their managers and sell nothing; a
-lot is deleted (softly) only when nothing is booked or parked in it any more.
+another); for the same reason a lot's slot length is fixed when it is made.
+Inactive lots are shown only to their managers and sell nothing; a lot is
+deleted (softly) only when nothing is booked or parked in it any more.
 
 Attendants are the venue's staff (``venues.is_venue_staff``); the venue's
 owner and admins may do everything they do.

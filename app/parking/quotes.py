@@ -84,7 +84,8 @@ def _iso(moment):
     return moment.astimezone(UTC).isoformat()
 
 
-def _booking_event(lot, event_id):
+def booking_event(lot, event_id):
+    """The published event at the lot's venue a car parks for (None for none); 422 or 409 otherwise."""
     if event_id is None:
         return None
     try:
@@ -128,7 +129,7 @@ def quote(lot_id, *, kind, starts_at, ends_at, event_id=None, viewer=None):
     now = utcnow()
     window = windows.window(starts_at, ends_at, now, lot["slot_minutes"])
     windows.require_open(lot, window)
-    event = _booking_event(lot, event_id)
+    event = booking_event(lot, event_id)
     breakdown = price_window(lot, kind, window, event, now)
     price, currency = breakdown["price"], lot["pricing"]["currency"]
     rate = (venues.get_venue(lot["venue_id"]).get("tax_rates") or {}).get(TAX_CATEGORY)

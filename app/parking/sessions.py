@@ -36,7 +36,6 @@ from google.cloud.firestore_v1 import FieldFilter, Query
 
 from app.checkout import holds
 from app.errors import AppError, field_error
-from app.events import service as events
 from app.firebase import db
 from app.inventory import claims, units
 from app.inventory.units import HINT
@@ -156,18 +155,6 @@ def open_session_for_plate(lot_id, plate):
     return docs[0].to_dict() if docs else None
 
 
-def _parking_event(lot, event_id):
-    try:
-        event = events.get_event(event_id)
-    except AppError:
-        raise field_error("event_id", "No such event.") from None
-    if event["venue_id"] != lot["venue_id"]:
-        raise field_error("event_id", "The event is at another venue than the lot.")
-    if event["status"] != events.EventStatus.PUBLISHED:
-        raise AppError("event_not_on_sale", f"The event is {event['status']}.", details={"status": event["status"]})
-    return event
-
-
 def _occupy(session, chosen, now):
     """Claim every slot of ``chosen`` for the session and create it, in one transaction; _Taken when a live
     claim has one of them."""
@@ -194,7 +181,7 @@ def start_session(lot_id, user, *, plate, kind, event_id):
         raise AppError("lot_inactive", details={"lot_id": lot_id})
     if kind not in lots.kinds_of(lot):
         raise field_error("kind", f"The lot has no {kind} spaces.")
-    event = _parking_event(lot, event_id)
+    event = quotes.booking_event(lot, event_id)
     if open_session_for_plate(lot_id, plate) is not None:
         raise AppError("already_parked", details={"plate": plate})
     now = utcnow()

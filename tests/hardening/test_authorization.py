@@ -117,7 +117,8 @@ def venue_body(w):
 
 
 def lot_body(w):
-    return {"name": "Side car park", "timezone": "Europe/Berlin", "zones": [{"id": "S", "kind": "standard", "count": 5}],
+    return {"name": "Side car park", "timezone": "Europe/Berlin",
+            "zones": [{"id": "S", "kind": "standard", "count": 5}],
             "pricing": {"currency": "EUR", "hourly": {"standard": 200}}}
 
 

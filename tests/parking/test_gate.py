@@ -4,12 +4,11 @@ from datetime import datetime, timedelta
 
 import time_machine
 
-from app.auth import Role
 from app.events import lifecycle
 from app.parking import sessions
 from app.timeutil import utcnow
 from tests.factories import current, race
-from tests.parking.conftest import error, evening, slot_start, window
+from tests.parking.conftest import error, evening, slot_start
 
 ONE_SPACE = {"zones": [{"id": "P1", "kind": "standard", "count": 1}], "spaces": []}
 
@@ -151,14 +150,13 @@ def test_a_session_is_settled_after_its_event_has_completed(app, make_garage):
     starts = slot_start() + timedelta(minutes=30)
     garage = make_garage(event={"starts_at": starts, "ends_at": starts + timedelta(minutes=30)})
     session = start_session(garage).json
-    staff, owner = current(garage.staff), current(garage.owner)
+    staff = current(garage.staff)
     with time_machine.travel(starts + timedelta(hours=1), tick=False), app.app_context():
         assert lifecycle.complete_ended_events() == 1
         ended = sessions.end_session(session["id"], staff)
         assert ended["state"] == "ended" and ended["charge"] > 0
         settled = sessions.settle_session(session["id"], staff, payment_method="manual")
         assert (settled["order"]["state"], settled["session"]["state"]) == ("paid", "paid")
-        assert owner.role == Role.ORGANIZER
 
 
 def test_sessions_left_open_past_closing_are_flagged_once(app, make_garage, make_user):
@@ -187,5 +185,4 @@ def test_a_plate_finds_its_booking_at_entry(make_garage, make_user):
     entry = garage.scan("entry", plate="pl-77")
     assert (entry["result"], entry["pass"]["id"]) == ("ok", now["id"])
     assert later["id"] != now["id"]
-    start, end = window()
-    assert garage.scan("exit", plate="PL77")["pass"]["id"] == now["id"] and start < end
+    assert garage.scan("exit", plate="PL77")["pass"]["id"] == now["id"]

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from app.timeutil import utcnow
-from tests.parking.conftest import error, evening, window
+from tests.parking.conftest import error, evening
 
 
 @pytest.fixture
@@ -83,7 +83,8 @@ def test_a_stale_quote_is_refused_and_changes_nothing(app, make_garage, make_use
     with time_machine.travel(later, tick=False):
         assert error(garage.hold(buyer, quote)) == (409, "quote_expired")
     assert snapshot() == before
-    assert garage.hold(buyer, garage.fresh_quote(start=evening(), end=evening() + timedelta(hours=2))).status_code == 201
+    fresh = garage.fresh_quote(start=evening(), end=evening() + timedelta(hours=2))
+    assert garage.hold(buyer, fresh).status_code == 201
 
 
 def _tampered(token, **changes):
