@@ -74,8 +74,13 @@ def quotes(port, lot_id, event_id, start, end, tokens):
     def ask(token):
         session = local.__dict__.setdefault("session", requests.Session())
         started = time.monotonic()
-        answer = session.get(f"http://127.0.0.1:{port}/api/v1/parking-lots/{lot_id}/quote", params=query,
-                             headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        for attempt in range(5):
+            answer = session.get(f"http://127.0.0.1:{port}/api/v1/parking-lots/{lot_id}/quote", params=query,
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            if answer.status_code != 503:
+                break
+            # A busy machine can keep the emulator's count past the API's Firestore budget; a client retries.
+            time.sleep(float(answer.headers.get("Retry-After", 1)))
         answer.raise_for_status()
         return json.dumps({"items": [{"kind": "parking", "quote": answer.json()["quote"]}]}), time.monotonic() - started
 
@@ -91,7 +96,7 @@ def audit(app, event_id, lot, start, end):
     from app.checkout.holds import HOLDS
     from app.firebase import db
     from app.inventory import units
-    from app.parking.occupancy import IN_LIMIT, Span
+    from app.parking.occupancy import Span
     from app.parking.windows import Window
     from app.timeutil import utcnow
 
@@ -99,8 +104,8 @@ def audit(app, event_id, lot, start, end):
         now = utcnow()
         span = Span.of(lot, "standard", Window(start, end))
         claims = []
-        for i in range(0, len(span.pools), IN_LIMIT):
-            query = db().collection(units.UNITS).where(filter=FieldFilter("pool", "in", span.pools[i:i + IN_LIMIT]))
+        for pool in span.pools:
+            query = db().collection(units.UNITS).where(filter=FieldFilter("pool", "==", pool))
             claims += [d.to_dict() for d in query.stream() if d.get("live_until") > now]
         holds = [d.to_dict() for d in db().collection(HOLDS).where(filter=FieldFilter("event_id", "==", event_id))
                  .stream()]
@@ -179,25 +184,28 @@ average {results['load'][0]:.1f} at the start, {results['load'][1]:.1f} at the e
 
 ### {args.drivers} drivers at once for {args.spaces} spaces, beside a ticket flash crowd of the same size
 
-Median of {args.rounds} rounds. Every driver books the same {args.hours}-hour window ({audits[0]['slots']} slots of
-15 minutes).
+Medians over {args.rounds} rounds. Every driver books the same {args.hours}-hour window
+({audits[0]['slots']} slots of 15 minutes).
 
-| run | holds/s | p50 ms | p99 ms | Firestore RPCs / hold | writes / hold | CPU ms / hold | holds | refused | \
-refused while free |
+| run | holds/s | p50 ms | p99 ms | Firestore RPCs / hold | writes / hold | CPU ms / hold | holds per round | \
+refused, all rounds | refused while free |
 |---|---:|---:|---:|---:|---:|---:|---:|---|---:|
 {_row("parking: `POST /events/<id>/holds` with one parking line each", parking)}
 {_row("tickets: the flash crowd's hold of one ticket each", tickets)}
 
 Ratio of parking bookings/s to ticket holds/s, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median
-**{statistics.median(ratios):.2f}**. A booking is one batch of {2 + audits[0]['slots']} creates (the hold, the buyer's
-hold slot and one claim per slot of its space), a ticket hold one of 3: the difference is the writes.
+**{statistics.median(ratios):.2f}**. A booking is one batch of {2 + audits[0]['slots']} creates (the hold, the
+buyer's hold slot and one claim per slot of its space), a ticket hold one of 3. Writes per hold count every commit
+sent, also those that collided and were tried again with another space, over the successful holds.
 
-Audit after each parking round (from Firestore): double-booked spaces {worst['double_booked']}, spaces beyond the
-lot {worst['oversold']}, claims that name another space than their hold's {worst['stray']}, holds missing a slot
-{worst['incomplete']}; spaces the availability endpoint showed free afterwards:
-{', '.join(str(p['available_after']) for p in parking)} (of {args.spaces}, after
-{', '.join(str(p['ok']) for p in parking)} bookings). Quotes (asked before each rush, one per driver, 16 at a time):
-median {statistics.median(p['quote_ms'] for p in parking):.0f} ms.
+Audit after each parking round, from Firestore:
+- double-booked spaces (one space in two active holds): {worst['double_booked']};
+- spaces used beyond the lot's: {worst['oversold']}; claims naming another space than their hold's:
+  {worst['stray']}; holds missing a slot: {worst['incomplete']};
+- bookings per round: {', '.join(str(p['ok']) for p in parking)}; spaces the availability endpoint showed free
+  afterwards: {', '.join(str(p['available_after']) for p in parking)} (of {args.spaces});
+- quotes, asked before each rush, one per driver, 16 at a time: median
+  {statistics.median(p['quote_ms'] for p in parking):.0f} ms each (a count of the first slot's claims).
 
 How it was measured: as the flash crowd (its "How it was measured" above holds here too): one thread per driver
 with its own connection and ID token, released by a barrier; holds/s is successful bookings over the time from the
@@ -227,7 +235,8 @@ def main():
     results = {"parking": [], "tickets": []}
     with emulators("bench-parking-", redis=args.cache == "redis") as (stack, redis_url, log_dir):
         print(f"logs: {log_dir}", flush=True)
-        catalog = Catalog(make_app(log_dir))
+        # The audit reads every claim of a lot: give the set-up process's Firestore calls room on a busy machine.
+        catalog = Catalog(make_app(log_dir, FIRESTORE_TIMEOUT_SECONDS=120))
         tokens = [t for _, t in sign_up_buyers(stack.auth_host, args.drivers)]
         print(f"set-up: {len(tokens)} drivers signed up, {time.monotonic() - started:.0f} s", flush=True)
         runs = Runs(SimpleNamespace(), stack, catalog, log_dir, redis_url)

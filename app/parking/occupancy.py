@@ -11,9 +11,15 @@ oversold in any slot: each slot pool has N units.
 Choosing a space is done as the ticket kind chooses units: from this
 process's hint (``units.HINT``, its own lane of spaces first, spaces another
 request here is trying last), learning from collisions, and after a few of
-them from Firestore: a count over the window's pools first (a full window is
-answered without reading its claims), then the claims themselves. ``sold_out``
-is only ever said by Firestore, never by the hint.
+them from Firestore: the claims of the window's first slot (every booking
+needs it, so only spaces free there are candidates), then the candidates'
+other slots, read by id a few spaces at a time. ``sold_out`` is only ever said
+by Firestore, never by the hint.
+
+Every query here is an equality on one slot's pool: the emulator answers an
+"in" over a window's 24 pools by scanning the collection 24 times (4.6 s for
+a count among 19,200 claims against 0.3 s for one pool, measured), and
+Firestore bills it no less.
 """
 import random
 from dataclasses import dataclass
@@ -32,8 +38,8 @@ from app.parking import windows
 from app.parking.windows import Window, floor_slot, slot_key, slots
 from app.timeutil import utcnow
 
-# Firestore takes at most 30 values in one "in" filter.
-IN_LIMIT = 30
+# Candidates a fresh pick checks slot by slot in one batched read, before asking for more.
+VERIFY_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -77,43 +83,39 @@ def sold_out(span):
                     details={"lot_id": span.lot_id, "kind": span.kind, "available": 0})
 
 
-def _chunks(pools):
-    return [pools[i:i + IN_LIMIT] for i in range(0, len(pools), IN_LIMIT)]
-
-
-def _live(pools, now):
-    return (db().collection(units.UNITS).where(filter=FieldFilter("pool", "in", pools))
+def _live(pool, now):
+    return (db().collection(units.UNITS).where(filter=FieldFilter("pool", "==", pool))
             .where(filter=FieldFilter("live_until", ">", now)))
 
 
-def count_taken(span, now):
-    """Space-slots of the window held, sold or parked in, as of ``now``."""
-    return sum(AggregationQuery(_live(chunk, now)).count(alias="n").get()[0][0].value for chunk in _chunks(span.pools))
+def count_taken(pool, now):
+    """Spaces of one slot's pool held, sold or parked in, as of ``now``."""
+    return AggregationQuery(_live(pool, now)).count(alias="n").get()[0][0].value
 
 
-def taken(span, now):
-    """{pool: {space: live_until}} of the window's live claims, reading only those fields."""
-    found = {pool: {} for pool in span.pools}
-    for chunk in _chunks(span.pools):
-        for doc in _live(chunk, now).select(["pool", "unit", "live_until"]).stream():
-            found[doc.get("pool")][doc.get("unit")] = doc.get("live_until")
-    return found
+def taken_in(pool, now):
+    """{space: live_until} of a slot's live claims, reading only those fields; the hint learns them."""
+    held = {doc.get("unit"): doc.get("live_until")
+            for doc in _live(pool, now).select(["unit", "live_until"]).stream()}
+    HINT.replace(pool, held)
+    return held
 
 
 def free_spaces(span, now):
-    """Spaces free in every slot of the window, from Firestore; a count answers a full window at once."""
-    if count_taken(span, now) >= span.capacity:
-        return []
-    live = taken(span, now)
-    for pool, held in live.items():
-        HINT.replace(pool, held)
-    busy = {space for held in live.values() for space in held}
+    """Spaces free in every slot of the window, from Firestore: one query per slot, each reading only the
+    claims it finds (an "in" over the slots would cost the emulator a scan per slot and Firestore nothing less)."""
+    busy = set()
+    for pool in span.pools:
+        busy.update(taken_in(pool, now))
+        if len(busy) >= len(span.spaces):
+            return []
     return [space for space in span.spaces if space not in busy]
 
 
 def occupancy_percent(span, now):
-    """The share of the window's space-slots already taken, in whole percent rounded down."""
-    return 100 * count_taken(span, now) // span.capacity if span.capacity else 100
+    """The share of the kind's spaces taken when the window starts (its first slot), whole percent rounded down:
+    one count, however long the window."""
+    return 100 * count_taken(span.pools[0], now) // len(span.spaces) if span.spaces else 100
 
 
 def pick_space(span, attempts, now, flight):
@@ -141,10 +143,30 @@ def pick_space(span, attempts, now, flight):
 
 
 def _fresh_pick(span, now, flight, mine):
-    free = [space for space in free_spaces(span, now) if space not in mine]
-    if not free:
-        raise sold_out(span)
-    return HINT.candidate_across(span.pools, free, now, flight) or random.choice(free)
+    """A space free in every slot of the window, from Firestore, or ``sold_out``.
+
+    Every booking needs the window's first slot, so the spaces free in it (one
+    query) are the only candidates; they are then checked slot by slot by
+    id, a few at a time, this process's lane first, until one is free in all.
+    """
+    first = taken_in(span.pools[0], now)
+    candidates = [space for space in span.spaces if space not in first and space not in mine]
+    random.shuffle(candidates)
+    own = set(span.spaces[HINT.lane::HINT.lanes])
+    candidates.sort(key=lambda space: space not in own)
+    for i in range(0, len(candidates), VERIFY_BATCH):
+        batch = candidates[i:i + VERIFY_BATCH]
+        claims = {doc_id: (pool, space) for space in batch for doc_id, (pool, _) in span.claims(space).items()}
+        busy = set()
+        for snapshot in db().get_all([units.unit_ref(doc_id) for doc_id in claims], field_paths=["live_until"]):
+            if snapshot.exists and snapshot.get("live_until") > now:
+                pool, space = claims[snapshot.id]
+                HINT.mark(pool, space, snapshot.get("live_until"))
+                busy.add(space)
+        free = [space for space in batch if space not in busy]
+        if free:
+            return HINT.candidate_across(span.pools, free, now, flight) or free[0]
+    raise sold_out(span)
 
 
 def learn_collision(span, space, attempts, now):
@@ -175,7 +197,7 @@ def availability(lot, now, window=None):
     for kind, count in lots.kinds_of(lot).items():
         span = Span.of(lot, kind, window)
         # In one slot every live claim is one space taken: a count says it all.
-        free = count - count_taken(span, now) if len(span.slots) == 1 else len(free_spaces(span, now))
+        free = count - count_taken(span.pools[0], now) if len(span.slots) == 1 else len(free_spaces(span, now))
         kinds.append({"kind": kind, "spaces": count, "available": free, "occupied": count - free})
     return {"lot_id": lot["id"], "name": lot["name"], "active": lot["active"] and not lot.get("deleted_at"),
             "as_of": now, "from": window.starts_at, "to": window.ends_at, "kinds": kinds}

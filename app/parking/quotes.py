@@ -6,7 +6,7 @@ In integer minor units and basis points (10 000 = ×1), rounded half up:
                 capped at daily_cap; billed minutes are whole slots, rounded up.
                 flat: the kind's event_flat rate, for a booking for an event that fits inside the event's
                 window (its start - event_window_minutes to its end + event_window_minutes).
-    occupancy   the share of the kind's space-slots of the window already taken (held, sold, parked in)
+    occupancy   the share of the kind's spaces already taken (held, sold, parked in) when the window starts
     multiplier  clamp(floor_bp, ceiling_bp, band(occupancy) × demand)
                 band: the multiplier of the highest occupancy band reached (×1 below the first);
                 demand: event_multiplier_bp when the booking's event at the venue overlaps the window
