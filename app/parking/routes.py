@@ -5,9 +5,9 @@ from marshmallow import RAISE
 from app.auth import login_required, optional_login, roles_required
 from app.parking import lots, occupancy, passes, quotes, scans, sessions, stats
 from app.parking.schemas import (LotAvailabilityOut, LotIn, LotOut, LotPage, LotPatch, LotStatsOut, PageQuery,
-                                 ParkingSessionIn, ParkingSessionOut, ParkingSessionPage, ParkingSessionQuery, PassOut,
-                                 PassPage, QuoteOut, QuoteQuery, ScanIn, ScanOut, SettlementIn, SettlementOut,
-                                 StatsQuery, WindowQuery)
+                                 PassOut, PassPage, QuoteOut, QuoteQuery, StatsQuery, WindowQuery)
+from app.parking.session_schemas import (ParkingSessionIn, ParkingSessionOut, ParkingSessionPage,
+                                         ParkingSessionQuery, ScanIn, ScanOut, SettlementIn, SettlementOut)
 
 blp = Blueprint("parking", __name__, url_prefix="/api/v1",
                 description="Parking: lots, quotes, passes, drive-up sessions and scans at the gate")
