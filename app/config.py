@@ -127,6 +127,13 @@ class Config:
         # Concessions (app/concessions): a stand order nobody accepts within this many seconds of being paid
         # (or of its event's start, when ordered ahead) is cancelled and refunded.
         self.CONCESSION_ACCEPT_TIMEOUT_SECONDS = _int(environ, "CONCESSION_ACCEPT_TIMEOUT_SECONDS", 900)
+        # Parking (app/parking): quotes, windows, drive-up sessions, entry and reminders.
+        self.PARKING_QUOTE_TTL_SECONDS = _int(environ, "PARKING_QUOTE_TTL_SECONDS", 300)
+        self.PARKING_MAX_WINDOW_HOURS = _int(environ, "PARKING_MAX_WINDOW_HOURS", 24)
+        self.PARKING_BOOKING_HORIZON_DAYS = _int(environ, "PARKING_BOOKING_HORIZON_DAYS", 365)
+        self.PARKING_SESSION_HOURS = _int(environ, "PARKING_SESSION_HOURS", 12)
+        self.PARKING_ENTRY_EARLY_MINUTES = _int(environ, "PARKING_ENTRY_EARLY_MINUTES", 60)
+        self.PARKING_REMINDER_MINUTES = _int(environ, "PARKING_REMINDER_MINUTES", 30)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")

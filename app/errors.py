@@ -86,6 +86,12 @@ CATALOGUE = {
     "already_collected": Entry(409, "The stand already handed this order over."),
     "too_many_items": Entry(409, "The stand has as many menu items as it may."),
     "stand_in_use": Entry(409, "The stand still has orders to prepare or hand over."),
+    "lot_inactive": Entry(409, "This parking lot takes no bookings now."),
+    "lot_in_use": Entry(409, "Bookings or parked cars still use this parking lot."),
+    "spaces_in_use": Entry(409, "Spaces are added to a parking lot, never removed or changed."),
+    "quote_expired": Entry(409, "This parking quote has expired; ask for a new one."),
+    "already_parked": Entry(409, "A car with this plate is already parked in this lot."),
+    "settlement_pending": Entry(409, "This parking session's charge is already in an order awaiting payment."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),
@@ -97,6 +103,9 @@ CATALOGUE = {
     "amount_not_chargeable": Entry(422, "The payment provider cannot charge this amount in this currency."),
     "invalid_verification_code": Entry(422, "The verification code is wrong."),
     "verification_expired": Entry(422, "This verification has expired or was used; request a new code."),
+    "quote_invalid": Entry(422, "This is not a parking quote this service gave, or it was altered."),
+    "charge_invalid": Entry(422, "This is not a parking charge this service gave, or it was altered."),
+    "outside_opening_hours": Entry(422, "The parking lot is closed for part of this window."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
     "sms_limit_reached": Entry(429, "Today's text messages for this account, number or country are used up."),

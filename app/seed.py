@@ -14,6 +14,7 @@ from app.errors import AppError
 from app.events import lifecycle, ticket_types
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
+from app.parking import lots
 from app.timeutil import utcnow
 from app.users import service as users
 from app.venues import service as venues
@@ -119,12 +120,31 @@ def seed_concessions(uids):
         stands.add_stand_staff(stand["stand_id"], organizer, uids[Role.STAFF])
         for item in DEMO_ITEMS[stand["stand_id"]]:
             _create_unless_exists(menu.create_item, stand["stand_id"], organizer, **item)
+DEMO_LOT = dict(name="Hall car park", geo={"lat": 52.5208, "lng": 13.4095}, timezone="Europe/Berlin",
+                zones=[{"id": "P1", "name": "Deck 1", "kind": "standard", "count": 40},
+                       {"id": "EV", "name": "Chargers", "kind": "ev", "count": 4}],
+                spaces=[{"id": "A1", "kind": "accessible"}, {"id": "A2", "kind": "accessible"}],
+                opening_hours={"opens": "06:00", "closes": "02:00"},
+                pricing={"currency": "EUR", "hourly": {"standard": 300, "ev": 450, "accessible": 200},
+                         "event_flat": {"standard": 1500}, "daily_cap": 2500,
+                         "occupancy_bands": [{"from_percent": 60, "multiplier_bp": 12500},
+                                             {"from_percent": 85, "multiplier_bp": 15000}],
+                         "event_window_minutes": 120, "event_multiplier_bp": 15000, "floor_bp": 10000,
+                         "ceiling_bp": 20000})
+
+
+def seed_parking(uids):
+    """One car park at Boxoffice Hall, unless the venue has a lot already."""
+    organizer = CurrentUser(uid=uids[Role.ORGANIZER], email=None, role=Role.ORGANIZER)
+    if not lots.list_lots(DEMO_VENUE_ID, viewer=organizer, limit=1)["items"]:
+        lots.create_lot(DEMO_VENUE_ID, organizer, **DEMO_LOT)
 
 
 def seed_demo():
     uids = seed_users()
     seed_catalog(uids)
     seed_concessions(uids)
+    seed_parking(uids)
     return uids
 
 
@@ -138,7 +158,7 @@ def seed_demo_command():
         raise click.ClickException("seed-demo runs only against the Firestore and Auth emulators: set "
                                    "FIRESTORE_EMULATOR_HOST and FIREBASE_AUTH_EMULATOR_HOST")
     seed_demo()
-    click.echo(f"Demo venue {DEMO_VENUE_ID} and published event {DEMO_EVENT_ID}.")
+    click.echo(f"Demo venue {DEMO_VENUE_ID} with a car park, and published event {DEMO_EVENT_ID}.")
     click.echo(f"Demo stands {', '.join(s['stand_id'] for s in DEMO_STANDS)}, open for {DEMO_EVENT_ID}.")
     click.echo("Demo users (e-mail / password):")
     for role, email, password, _ in DEMO_USERS:

@@ -104,15 +104,15 @@ class Catalog:
         return event["id"], ticket_type["id"]
 
 
-def crowd(port, event_id, ticket_type_id, tokens, *, late_tokens=(), capacity=None, body=None):
-    """Release one thread per buyer at once; each POSTs one hold. Returns (outcomes, release time), the late
-    buyers' outcomes last.
+def crowd(port, event_id, ticket_type_id, tokens, *, late_tokens=(), capacity=None, bodies=None):
+    """Release one thread per buyer at once; each POSTs one hold, of one ticket or of ``bodies[index]``.
+    Returns (outcomes, release time), the late buyers' outcomes last.
 
     ``late_tokens`` buyers arrive after the sell-out: they are released the moment ``capacity`` holds have
     succeeded, while the crowd's last requests are still being answered.
     """
     path = f"/api/v1/events/{event_id}/holds"
-    body = body or json.dumps({"items": [{"ticket_type_id": ticket_type_id, "quantity": 1}]})
+    body = json.dumps({"items": [{"ticket_type_id": ticket_type_id, "quantity": 1}]})
     tokens = list(tokens) + list(late_tokens)
     early = len(tokens) - len(late_tokens)
     barrier = threading.Barrier(early + 1)
@@ -127,7 +127,7 @@ def crowd(port, event_id, ticket_type_id, tokens, *, late_tokens=(), capacity=No
         started = time.monotonic()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
-            connection.request("POST", path, body=body, headers={
+            connection.request("POST", path, body=bodies[index] if bodies else body, headers={
                 "Authorization": f"Bearer {tokens[index]}", "Content-Type": "application/json"})
             response = connection.getresponse()
             payload = response.read()

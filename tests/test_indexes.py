@@ -28,12 +28,17 @@ from app.checkout.service import expire_holds
 from app.concessions.queue import cancel_unaccepted_orders
 from app.orders.cancellation import settle_cancelled_events
 from app.orders.refund_queue import send_refunds
+from app.notifications.reminders import send_parking_reminders
 from app.orders.unpaid import expire_orders
+from app.parking.sessions import flag_overdue_sessions
 from app.singleflight import sweep_flights
 from app.timeutil import utcnow
+from tests.parking.conftest import make_garage, slot_start  # noqa: F401  (the fixture)
 
 INDEXES = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
+# "in" is a disjunction of equalities: Firestore serves it with the indexes an equality would use.
 EQUALITY = {StructuredQuery.FieldFilter.Operator.EQUAL: "ASCENDING",
+            StructuredQuery.FieldFilter.Operator.IN: "ASCENDING",
             StructuredQuery.FieldFilter.Operator.ARRAY_CONTAINS: "CONTAINS"}
 
 
@@ -199,8 +204,35 @@ def concessions_journey(app, bar, make_user):
     bar.call("POST", f"/events/{bar.shop.id}/cancel", bar.owner, 200)
 
 
+def parking_journey(app, client, make_garage, make_user):
+    """A lot listed, quoted, booked, paid, scanned in and out by pass and plate, a drive-up started, listed, ended
+    and settled, the lot's stats, the buyer's passes, the scheduler's parking jobs and a refused deletion."""
+    garage = make_garage()
+    buyer = make_user()
+    venue_lots = f"/api/v1/venues/{garage.lot['venue_id']}/parking-lots"
+    assert client.get(venue_lots).status_code == client.get(venue_lots, headers=garage.owner.headers).status_code == 200
+    start = slot_start()
+    window = {"from": start.isoformat(), "to": (start + timedelta(hours=2)).isoformat()}
+    assert client.get(f"{garage.path}/availability", query_string=window).status_code == 200
+    booked = garage.pass_of(garage.paid(buyer, plate="IX 1"), buyer)
+    assert garage.scan("entry", plate="IX1")["result"] == "ok"
+    assert garage.scan("exit", code=booked["code"])["result"] == "ok"
+    session = client.post(f"{garage.path}/sessions", json={"plate": "IX 2", "event_id": garage.event["id"]},
+                          headers=garage.staff.headers).json
+    for state in ("", "?state=open", "?state=flagged"):
+        assert client.get(f"{garage.path}/sessions{state}", headers=garage.staff.headers).status_code == 200
+    assert garage.scan("exit", plate="IX2")["result"] == "ok"
+    assert client.get(f"/api/v1/parking-sessions/{session['id']}", headers=garage.staff.headers).status_code == 200
+    assert client.get(f"{garage.path}/stats", headers=garage.owner.headers).status_code == 200
+    assert client.get("/api/v1/parking-passes", headers=buyer.headers).status_code == 200
+    assert client.delete(garage.path, headers=garage.owner.headers).status_code == 409
+    with app.app_context():
+        flag_overdue_sessions()
+        send_parking_reminders()
+
+
 def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, make_bar,
-                                  monkeypatch):
+                                  make_garage, monkeypatch):
     recorded = []
     stream, aggregate = Query.stream, AggregationQuery.get
 
@@ -239,6 +271,7 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     orders_journey(app, client, owner, make_user, make_event)
     checkin_journey(client, owner, make_user, make_event)
     concessions_journey(app, make_bar(seated=True), make_user)
+    parking_journey(app, client, make_garage, make_user)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

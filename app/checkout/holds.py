@@ -110,7 +110,7 @@ def _replay(hold_id, buyer_uid, fingerprint):
 
 def _plan(event, lines, now, buyer_uid):
     """[Line] for the requested lines, each kind planning its own, after every rule that needs no write."""
-    if event["status"] != events.EventStatus.PUBLISHED:
+    if not kinds.open_for_sale(event, {line["kind"] for line in lines}):
         raise AppError("event_not_on_sale", f"The event is {event['status']}.", details={"status": event["status"]})
     by_kind = {}
     for line in lines:

@@ -3,9 +3,11 @@
 ``/live/events/<event_id>/availability`` holds the same document as
 ``GET /events/<id>/availability``; ``/live/users/<uid>/holds/<hold_id>`` the
 buyer's hold as ``GET /holds/<id>`` shows it, plus ``expires_at_ms`` for a
-countdown against the database's ``.info/serverTimeOffset``. Both are written
-whole, from state read after the change committed, so a write is never a
-delta that a lost write could leave half-applied.
+countdown against the database's ``.info/serverTimeOffset``;
+``/live/parking/<lot_id>`` a parking lot's free spaces per kind now, as
+``GET /parking-lots/<id>/availability`` shows them. Each is written whole,
+from state read after the change committed, so a write is never a delta that
+a lost write could leave half-applied.
 
 These functions run on the publisher thread (publisher.py) or in the
 scheduler, never in a buyer's request and never inside a Firestore
@@ -23,6 +25,8 @@ from app.checkout import holds
 from app.checkout.schemas import HoldOut
 from app.concessions import records as stand_orders
 from app.concessions.schemas import StandOrderOut
+from app.parking.occupancy import get_availability as get_lot_availability
+from app.parking.schemas import LotAvailabilityOut
 from app.tickets.availability import get_availability
 from app.tickets.schemas import AvailabilityOut
 from app.timeutil import utcnow
@@ -52,6 +56,22 @@ def publish_availability(event_id):
         rtdb(availability_path(event_id)).delete()
         return
     rtdb(availability_path(event_id)).set(AvailabilityOut().dump(availability))
+
+
+def lot_path(lot_id):
+    return f"live/parking/{lot_id}"
+
+
+def publish_lot(lot_id):
+    """Write the lot's occupancy as of now; remove it when the lot is gone or inactive."""
+    try:
+        occupancy = get_lot_availability(lot_id)
+    except AppError as exc:
+        if exc.status != 404:
+            raise
+        rtdb(lot_path(lot_id)).delete()
+        return
+    rtdb(lot_path(lot_id)).set(LotAvailabilityOut().dump(occupancy))
 
 
 def hold_entry(hold):
@@ -115,7 +135,7 @@ def publish_stand_queue(key):
 
 
 # What a publisher writes for each kind of entry but holds, which carry their own state.
-PUBLISHERS = {"event": publish_availability, "stand_order": publish_stand_order,
+PUBLISHERS = {"event": publish_availability, "lot": publish_lot, "stand_order": publish_stand_order,
               "stand_queue": publish_stand_queue}
 
 

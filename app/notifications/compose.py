@@ -20,6 +20,7 @@ from app.firebase import UserNotFoundError, get_firebase
 from app.money import format_money
 from app.notifications.service import Kind
 from app.orders import records as orders
+from app.parking import passes
 from app.tickets import service as tickets
 from app.timeutil import utcnow
 
@@ -194,8 +195,24 @@ def _order_ready(message, person):
                               "stand_order_id": stand_order["id"]})
 
 
+def _parking_ending(message, person):
+    """By push and SMS (see ``reminders.send_parking_reminders``); the e-mail parts are never sent."""
+    record = passes.read_passes([message["data"]["pass_id"]]).get(message["data"]["pass_id"])
+    if record is None or record["state"] != passes.PassState.VALID:
+        raise Skip("the pass is void")
+    if not record["inside"] or record["ends_at"] <= utcnow():
+        raise Skip("the car has left, or the booking has ended")
+    until = record["ends_at"].astimezone(ZoneInfo(record["timezone"]))
+    body = f"Space {record['space']} at {record['lot_name']} is yours until {until:%H:%M}; staying longer costs extra."
+    return Content(subject=f"Your parking ends at {until:%H:%M}", text=body, html=body,
+                   push_title="Your parking ends soon", push_body=body, sms=body,
+                   push_data={"kind": str(Kind.PARKING_ENDING), "pass_id": record["id"], "lot_id": record["lot_id"],
+                              "ends_at": record["ends_at"].isoformat()})
+
+
 _COMPOSERS = {Kind.ORDER_CONFIRMATION: _order_confirmation, Kind.REMINDER: _reminder,
-              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund, Kind.ORDER_READY: _order_ready}
+              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund, Kind.ORDER_READY: _order_ready,
+              Kind.PARKING_ENDING: _parking_ending}
 
 
 def compose(message, person):

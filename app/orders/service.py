@@ -20,7 +20,7 @@ from google.cloud.firestore_v1 import FieldFilter, Query
 
 from app import singleflight
 from app.audit import service as audit
-from app.checkout import pricing, sales
+from app.checkout import kinds, pricing, sales
 from app.checkout.signals import hold_changed
 from app.errors import AppError
 from app.events import service as events
@@ -59,16 +59,26 @@ def _replayed(order, buyer_uid, fingerprint):
     return order
 
 
+def unit_claims(line, index):
+    """The claims of the line's ``index``-th unit: its line's claims dealt evenly over its units, in order (one
+    for a ticket, one per time slot for a parking space)."""
+    claims, quantity = line["claims"], line["quantity"]
+    share = len(claims) // quantity if len(claims) % quantity == 0 else 1
+    return claims[index * share:(index + 1) * share]
+
+
 def order_units(lines, priced_units):
-    """The order's units: each priced unit with its line's kind and, where the line claimed stock, its claim."""
+    """The order's units: each priced unit with its line's kind and, where the line claimed stock, its claims
+    (``unit_id``, ``pool`` and ``unit`` name the first)."""
     by_line = {line["id"]: line for line in lines}
     result = []
     for unit in priced_units:
         line = by_line[unit["line_id"]]
-        claim = line["claims"][unit["index"]] if unit["index"] < len(line["claims"]) else {}
+        mine = unit_claims(line, unit["index"])
+        claim = mine[0] if mine else {}
         result.append({**{k: v for k, v in unit.items() if k != "index"}, "key": f"{line['id']}:{unit['index']}",
                        "kind": line["kind"], "unit_id": claim.get("unit_id"), "pool": claim.get("pool"),
-                       "unit": claim.get("unit"), "issued": None, "refunded": False})
+                       "unit": claim.get("unit"), "claims": mine, "issued": None, "refunded": False})
     return result
 
 
@@ -91,7 +101,7 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
         cart = sales.read_hold(tx, hold_id, buyer_uid, now)
         hold = cart.hold
         event = events.read_event(tx, hold["event_id"])
-        if event is None or event["status"] != events.EventStatus.PUBLISHED:
+        if not kinds.open_for_sale(event, {line["kind"] for line in cart.lines}):
             raise AppError("event_not_on_sale", details={"status": event and event["status"]})
         discount = None
         if discount_code:

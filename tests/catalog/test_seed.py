@@ -18,6 +18,8 @@ def test_seed_lists_a_published_event_and_is_idempotent(app, client, stack):
     token = sign_in(stack, "organizer@boxoffice.test", "organizer-pass-123")["idToken"]
     venue = client.get(f"/api/v1/venues/{DEMO_VENUE_ID}", headers={"Authorization": f"Bearer {token}"}).json
     assert (venue["name"], venue["staff"]) == ("Boxoffice Hall", [uids[Role.STAFF]])
+    [lot] = client.get(f"/api/v1/venues/{DEMO_VENUE_ID}/parking-lots").json["items"]
+    assert (lot["name"], lot["space_kinds"]) == ("Hall car park", {"standard": 40, "accessible": 2, "ev": 4})
 
 
 @pytest.mark.parametrize("real", ["FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"])

@@ -3,15 +3,19 @@
 The world has one user per authorization column (ARCHITECTURE section 5) and
 real resources for path parameters: the owner's venue (with its staff member)
 and a published and a draft event there, another organizer's venue (with
-other staff), and the buyer's hold; orders, tickets and discount codes are
-made on demand.
+other staff), and the buyer's hold; orders, tickets, discount codes, the
+venue's parking lot, a parking pass and sessions are made on demand.
 """
 import itertools
 from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
+import time_machine
 
 from app.auth import Role
+from app.timeutil import utcnow
 from tests.factories import Sale, Shop, current
 
 ROLE_OF = {"customer": Role.CUSTOMER, "buyer": Role.CUSTOMER, "other_organizer": Role.ORGANIZER,
@@ -131,6 +135,53 @@ class World:
             self.made["stand_order"] = self.fresh_stand_order()
         return self.made["stand_order"]
 
+    # --- parking: the owner's lot at the venue, the buyer's paid pass, the staff's sessions --------------------
+
+    def lot(self):
+        if "lot" not in self.made:
+            self.made["lot"] = self.call("POST", f"/venues/{self.venue['id']}/parking-lots", self.owner, {
+                "name": "Hall car park", "timezone": "Europe/Berlin", "geo": {"lat": 52.5, "lng": 13.4},
+                "zones": [{"id": "P1", "kind": "standard", "count": 50}],
+                "pricing": {"currency": "EUR", "hourly": {"standard": 300}}}, status=201)
+        return self.made["lot"]
+
+    def parking_quote(self, hours=2):
+        start = utcnow().replace(second=0, microsecond=0) + timedelta(days=1)
+        return self.call("GET", f"/parking-lots/{self.lot()['id']}/quote?" + urlencode({
+            "from": start.isoformat(), "to": (start + timedelta(hours=hours)).isoformat(),
+            "event_id": self.event["id"]}), self.users["buyer"])
+
+    def fresh_pass(self):
+        buyer = self.users["buyer"]
+        hold = self.call("POST", f"/events/{self.event['id']}/holds", buyer, {
+            "items": [{"kind": "parking", "quote": self.parking_quote()["quote"]}]}, status=201)
+        order = self.call("POST", "/orders", buyer, {"hold_id": hold["id"], "payment_method": "manual"}, status=201)
+        paid = self.call("POST", f"/orders/{order['id']}/mark-paid", self.owner)
+        [issued] = [i for i in paid["issued"] if i["kind"] == "parking"]
+        return self.call("GET", f"/parking-passes/{issued['id']}", buyer)
+
+    def parking_pass(self):
+        if "pass" not in self.made:
+            self.made["pass"] = self.fresh_pass()
+        return self.made["pass"]
+
+    def fresh_session(self, ended=False):
+        """A drive-up session; ``ended``: after 20 minutes, with a charge to settle."""
+        from app.parking import sessions
+
+        with self.app.app_context():
+            session = sessions.start_session(self.lot()["id"], current(self.users["venue_staff"]),
+                                             plate=f"HW{next(_codes)}", kind="standard", event_id=self.event["id"])
+            if ended:
+                with time_machine.travel(utcnow() + timedelta(minutes=20), tick=False):
+                    session = sessions.end_session(session["id"], current(self.users["venue_staff"]))
+        return session
+
+    def session(self):
+        if "session" not in self.made:
+            self.made["session"] = self.fresh_session()
+        return self.made["session"]
+
     def seed_purchases(self):
         """A paid order with tickets, a pending order, a discount code and a stand's order, where those endpoints
         exist."""
@@ -142,6 +193,9 @@ class World:
             self.discount()
         if "/api/v1/stands/<stand_id>/queue" in rules:
             self.stand_order()
+        if "/api/v1/parking-lots/<lot_id>/sessions" in rules:
+            self.parking_pass()
+            self.session()
 
     def ids(self):
         """Real ids by path-parameter name, for substituting into generated requests."""
@@ -157,6 +211,9 @@ class World:
             "stand_id": [self.made["stand"]["id"]] if "stand" in self.made else [],
             "item_id": [self.menu_item()["id"]] if "stand" in self.made else [],
             "stand_order_id": [self.made["stand_order"]["id"]] if "stand_order" in self.made else [],
+            "lot_id": [self.made["lot"]["id"]] if "lot" in self.made else [],
+            "pass_id": [self.made["pass"]["id"]] if "pass" in self.made else [],
+            "session_id": [self.made["session"]["id"]] if "session" in self.made else [],
         }
 
 

@@ -13,6 +13,8 @@ Other people's private things answer 404, not 403, so their ids cannot be probed
 """
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from app.auth import Role
 from app.events import service as events
@@ -51,6 +53,8 @@ DRAFT_CHANGE_204 = row(401, 403, 403, 404, 403, 403, 204, 204)
 # Holds, orders and tickets: their buyer, the event's organizer and admins; nobody else learns they exist.
 PURCHASE_VIEW = row(401, 404, 200, 404, 404, 404, 200, 200)
 GATE = row(401, 403, 403, 403, 403, 200, 200, 200)
+# A parking session's attendants; to everyone else it does not exist.
+ATTENDANTS = row(401, 404, 404, 404, 404, 200, 200, 200)
 
 
 @dataclass
@@ -119,6 +123,23 @@ def ticket_type_body(w):
 
 def venue_body(w):
     return venue_data()
+
+
+def lot_body(w):
+    return {"name": "Side car park", "timezone": "Europe/Berlin",
+            "zones": [{"id": "S", "kind": "standard", "count": 5}],
+            "pricing": {"currency": "EUR", "hourly": {"standard": 200}}}
+
+
+def fresh_lot(w, role):
+    lot = w.call("POST", f"/venues/{w.venue['id']}/parking-lots", w.owner, lot_body(w), status=201)
+    return f"/api/v1/parking-lots/{lot['id']}", None
+
+
+def quote_query(w):
+    start = utcnow().replace(second=0, microsecond=0) + timedelta(days=2)
+    return urlencode({"from": start.isoformat(), "to": (start + timedelta(hours=1)).isoformat(),
+                      "event_id": w.event["id"]})
 
 
 TABLE = {
@@ -328,6 +349,41 @@ TABLE = {
         row(401, 403, 403, 404, 404, 200, 200, 200))],
     "GET /api/v1/orders/<order_id>/stand-orders": [Case(at(
         lambda w: f"/api/v1/orders/{w.stand_order()['order_id']}/stand-orders"), PURCHASE_VIEW)],
+    # parking: lots are the venue owner's; sessions and scans its staff's (and owner's, admins'); passes the holder's
+    "GET /api/v1/venues/<venue_id>/parking-lots": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/parking-lots"),
+                                                        PUBLIC)],
+    "POST /api/v1/venues/<venue_id>/parking-lots": [Case(at(lambda w: f"/api/v1/venues/{w.venue['id']}/parking-lots",
+                                                            lot_body), OWNER_ONLY_201)],
+    "GET /api/v1/parking-lots/<lot_id>": [Case(at(lambda w: f"/api/v1/parking-lots/{w.lot()['id']}"), PUBLIC)],
+    "PATCH /api/v1/parking-lots/<lot_id>": [Case(at(lambda w: f"/api/v1/parking-lots/{w.lot()['id']}",
+                                                    {"name": "Renamed car park"}), OWNER_ONLY)],
+    "DELETE /api/v1/parking-lots/<lot_id>": [Case(fresh_lot, OWNER_ONLY_204)],
+    "GET /api/v1/parking-lots/<lot_id>/quote": [Case(at(lambda w: f"/api/v1/parking-lots/{w.lot()['id']}/quote?"
+                                                        + quote_query(w)), PUBLIC)],
+    "GET /api/v1/parking-lots/<lot_id>/availability": [Case(at(
+        lambda w: f"/api/v1/parking-lots/{w.lot()['id']}/availability"), PUBLIC)],
+    "GET /api/v1/parking-lots/<lot_id>/stats": [Case(at(lambda w: f"/api/v1/parking-lots/{w.lot()['id']}/stats"),
+                                                     OWNER_ONLY)],
+    "POST /api/v1/parking-lots/<lot_id>/sessions": [Case(lambda w, role: (
+        f"/api/v1/parking-lots/{w.lot()['id']}/sessions", {"plate": f"AZ{next(_emails)}", "event_id": w.event["id"]}),
+        row(401, 403, 403, 403, 403, 201, 201, 201))],
+    "GET /api/v1/parking-lots/<lot_id>/sessions": [Case(at(lambda w: f"/api/v1/parking-lots/{w.lot()['id']}/sessions"),
+                                                        GATE)],
+    "POST /api/v1/parking-lots/<lot_id>/scans": [Case(lambda w, role: (
+        f"/api/v1/parking-lots/{w.lot()['id']}/scans", {"direction": "entry", "code": w.parking_pass()["code"],
+                                                         "nonce": f"nonce-{next(_emails):08d}"}), GATE)],
+    "GET /api/v1/parking-sessions/<session_id>": [Case(at(lambda w: f"/api/v1/parking-sessions/{w.session()['id']}"),
+                                                       ATTENDANTS)],
+    "POST /api/v1/parking-sessions/<session_id>/end": [Case(lambda w, role: (
+        f"/api/v1/parking-sessions/{w.fresh_session()['id']}/end", None), ATTENDANTS)],
+    "POST /api/v1/parking-sessions/<session_id>/settlement": [Case(lambda w, role: (
+        f"/api/v1/parking-sessions/{w.fresh_session(ended=True)['id']}/settlement", {"payment_method": "manual"}),
+        ATTENDANTS)],
+    "GET /api/v1/parking-passes": [Case(at(lambda w: "/api/v1/parking-passes"), AUTHENTICATED)],
+    "GET /api/v1/parking-passes/<pass_id>": [Case(at(lambda w: f"/api/v1/parking-passes/{w.parking_pass()['id']}"),
+                                                  PURCHASE_VIEW)],
+    "GET /api/v1/parking-passes/<pass_id>/qr.svg": [Case(at(
+        lambda w: f"/api/v1/parking-passes/{w.parking_pass()['id']}/qr.svg"), PURCHASE_VIEW)],
     # audit and the notification outbox
     "GET /api/v1/admin/audit": [Case(at(lambda w: "/api/v1/admin/audit"), ADMIN_ONLY)],
     "GET /api/v1/admin/notifications": [Case(at(lambda w: "/api/v1/admin/notifications"), ADMIN_ONLY)],
