@@ -104,10 +104,18 @@ class Config:
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+        self.STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", "")
         # Refunds (app/orders/refund_queue.py) are sent by the scheduler until the provider confirms them.
         self.REFUND_MAX_ATTEMPTS = _int(environ, "REFUND_MAX_ATTEMPTS", 8)
         self.REFUND_BACKOFF_SECONDS = _int(environ, "REFUND_BACKOFF_SECONDS", 60)
         self.REFUND_BACKOFF_MAX_SECONDS = _int(environ, "REFUND_BACKOFF_MAX_SECONDS", 3600)
+        # Payouts (app/payouts): the default platform fee, and transfers sent by the scheduler like refunds.
+        self.PAYOUT_FEE_BASIS_POINTS = _int(environ, "PAYOUT_FEE_BASIS_POINTS", 500)
+        self.PAYOUT_FEE_FIXED = _int(environ, "PAYOUT_FEE_FIXED", 0)
+        self.PAYOUT_REFUND_PLATFORM_FEE = _bool(env("PAYOUT_REFUND_PLATFORM_FEE"), True)
+        self.PAYOUT_MAX_ATTEMPTS = _int(environ, "PAYOUT_MAX_ATTEMPTS", 8)
+        self.PAYOUT_BACKOFF_SECONDS = _int(environ, "PAYOUT_BACKOFF_SECONDS", 60)
+        self.PAYOUT_BACKOFF_MAX_SECONDS = _int(environ, "PAYOUT_BACKOFF_MAX_SECONDS", 3600)
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
 
@@ -157,6 +165,8 @@ class Config:
             raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
         if self.PUSH_CHANNEL not in {"fcm", "console"}:
             raise ConfigError("PUSH_CHANNEL must be fcm or console")
+        if not 0 <= self.PAYOUT_FEE_BASIS_POINTS <= 10_000 or self.PAYOUT_FEE_FIXED < 0:
+            raise ConfigError("PAYOUT_FEE_BASIS_POINTS must be 0 to 10000 and PAYOUT_FEE_FIXED at least 0")
 
 
 class DevelopmentConfig(Config):

@@ -79,6 +79,8 @@ CATALOGUE = {
     "payment_not_startable": Entry(409, "This order's payment cannot be started now."),
     "checked_in": Entry(409, "A ticket to refund has admitted someone at the door."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
+    "connect_not_configured": Entry(409, "Payouts through Stripe Connect are not configured here."),
+    "no_payout_account": Entry(409, "Open the party's connected account first."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),

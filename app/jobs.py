@@ -28,4 +28,6 @@ def scheduler_jobs(config):
              leader_only=True),
         dict(id="deliver_outbox", func="app.notifications.delivery:deliver_outbox", trigger="interval", seconds=15,
              leader_only=True),
+        dict(id="send_payouts", func="app.payouts.transfers:send_payouts", trigger="interval", seconds=30,
+             leader_only=True),
     ]
