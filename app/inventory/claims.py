@@ -171,6 +171,9 @@ def claimed(hold, pool_id, unit, live_until, now):
 
 def read(tx, unit_ids):
     """{claim id: snapshot} of these claims, read in the caller's transaction."""
+    if not unit_ids:
+        # Lines without stock claim nothing, and Firestore answers an empty batch read with an error.
+        return {}
     return {s.id: s for s in tx.get_all([units.unit_ref(d) for d in unit_ids])}
 
 
