@@ -71,11 +71,6 @@ def book_payment(order):
     return queued
 
 
-def _balances(splits, party_losses, platform_loss):
-    return {"parties": [{**p, "balance": p["balance"] - party_losses.get(p["party"], 0)} for p in splits["parties"]],
-            "platform_balance": splits["platform_balance"] - platform_loss}
-
-
 def book_refund(order, refund):
     """``order_refunded``: each party gives back its part of the refunded units; what was transferred already
     is reversed in proportion, what was not is taken from the transfer before it is sent."""
@@ -87,8 +82,9 @@ def book_refund(order, refund):
             return []
         splits = snapshot.to_dict()
         keys = set(refund["unit_keys"]) - set(splits["refunded_keys"])
-        split_refund = split_math.refund_split(splits, keys, refund_fee=current_app.config["PAYOUT_REFUND_PLATFORM_FEE"])
-        losses = {party: r["back"] - r["fee_back"] for party, r in split_refund["parties"].items()}
+        refund_fee = current_app.config["PAYOUT_REFUND_PLATFORM_FEE"]
+        split_refund = split_math.refund_split(splits, keys, refund_fee=refund_fee)
+        balances, losses = split_math.after_refund(splits, split_refund)
         now = utcnow()
         reversals = []
         if splits["collected_by"] == "platform":
@@ -102,7 +98,7 @@ def book_refund(order, refund):
                 if party in owed:
                     reversal = transfers.take_back(tx, splits, owed[party], loss, now, refund_id=refund["id"])
                     reversals += [reversal] if reversal else []
-        tx.update(ref, {**_balances(splits, losses, split_refund["fee_back"]), "updated_at": now,
+        tx.update(ref, {**balances, "updated_at": now,
                         "refunded_keys": sorted(set(splits["refunded_keys"]) | keys),
                         "refunds_booked": splits["refunds_booked"] + [refund["id"]]})
         return reversals
@@ -128,9 +124,10 @@ def _open_dispute(tx, snapshot, dispute, now):
     party_shares, platform_share = split_math.dispute_split(splits, amount)
     ledger.post(tx, "dispute", f"{dispute['id']}.opened", ledger.dispute_legs(amount, party_shares, platform_share),
                 splits=splits, now=now, reference=dispute["id"])
-    tx.update(snapshot.reference, {**_balances(splits, party_shares, platform_share), "updated_at": now, "dispute": {
-        "id": dispute["id"], "amount": amount, "status": "open", "platform_share": platform_share,
-        "party_shares": [{"party": p, "amount": a} for p, a in sorted(party_shares.items())], "opened_at": now}})
+    opened = {"id": dispute["id"], "amount": amount, "status": "open", "platform_share": platform_share,
+              "party_shares": [{"party": p, "amount": a} for p, a in sorted(party_shares.items())], "opened_at": now}
+    tx.update(snapshot.reference, {**split_math.after_losses(splits, party_shares, platform_share),
+                                   "dispute": opened, "updated_at": now})
     transfers.set_frozen(tx, transfers.order_transfers(tx, splits["order_id"]), now, frozen=True)
     return "dispute_opened", []
 
@@ -147,9 +144,9 @@ def _close_dispute(tx, snapshot, dispute, now):
     ledger.post(tx, "dispute_won", f"{dispute['id']}.won",
                 ledger.dispute_legs(opened["amount"], party_shares, opened["platform_share"], won=True),
                 splits=splits, now=now, reference=dispute["id"])
-    tx.update(snapshot.reference, {
-        **_balances(splits, {p: -a for p, a in party_shares.items()}, -opened["platform_share"]), "updated_at": now,
-        "dispute": {**opened, "status": "won", "closed_at": now}})
+    given_back = split_math.after_losses(splits, {p: -a for p, a in party_shares.items()}, -opened["platform_share"])
+    tx.update(snapshot.reference, {**given_back, "dispute": {**opened, "status": "won", "closed_at": now},
+                                   "updated_at": now})
     return "dispute_won", transfers.set_frozen(tx, transfers.order_transfers(tx, splits["order_id"]), now,
                                                frozen=False)
 

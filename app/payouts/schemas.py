@@ -137,6 +137,7 @@ class SplitsOut(Schema):
                                                           "box_office (manual: split, not transferred)"})
     platform_fee = fields.Integer(metadata=MINOR_UNITS)
     platform_share_basis_points = fields.Integer()
+    platform_balance = fields.Integer(metadata={"description": "What the platform holds of the order's fees now."})
     parties = fields.List(fields.Nested(PartyPartOut))
     units = fields.List(fields.Nested(UnitSplitOut))
     rules = fields.List(fields.Nested(RuleOut), metadata={"description": "The rule versions the order used."})

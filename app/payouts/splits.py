@@ -15,8 +15,8 @@ and tip (``price``) unless the rule says ``all_but_tip``.
 
 A refund returns what its units cost; each party gives back its part of them.
 The platform's fee on them is given back too when ``PAYOUT_REFUND_PLATFORM_FEE``
-is on; when it is off the platform keeps it, but never more than the party can
-bear from its balance in the order, so a refund never leaves a party owing.
+is on; when it is off the platform keeps it, but only as far as the party can
+bear it from its balance in the order, so a refund never leaves a party owing.
 Only a dispute can: its amount is taken from the parties and the platform in
 proportion to what each holds of the order.
 """
@@ -83,7 +83,8 @@ def build(order, event, rules_by_kind):
         "method": order["payment"]["method"], "payment_reference": order["payment"].get("reference"),
         "rules": [{**rule, "kind": kind} for kind, rule in sorted(rules_by_kind.items())],
         "units": units, "platform_fee": platform_fee, "platform_balance": platform_fee,
-        "parties": [{"party": p, **totals[p], "net": nets[p], "share_basis_points": share, "balance": nets[p]}
+        "parties": [{"party": p, **totals[p], "net": nets[p], "share_basis_points": share, "balance": nets[p],
+                     "fees_kept": 0}
                     for p, share in zip(names, percents)],
         "party_ids": names, "platform_share_basis_points": percents[-1], "refunded_keys": [], "refunds_booked": [],
         "dispute": None,
@@ -93,17 +94,35 @@ def build(order, event, rules_by_kind):
 def refund_split(splits, keys, *, refund_fee):
     """What each party gives back for the refunded units ``keys``, and what of its fee the platform returns:
     ``{"parties": {party: {"back", "fee_back"}}, "fee_back": total}``; ``back`` is the party's part of the
-    refund (gross and tips) and ``fee_back`` the fee the platform returns to it, so it loses ``back - fee_back``."""
+    refund (gross and tips) and ``fee_back`` the fee the platform returns to it, so it loses ``back - fee_back``.
+
+    Whatever the setting, a party never gives back more than it holds of the order: the platform returns
+    enough of the fees it took from that party (on these units, or kept on earlier refunds) to cover it."""
     refunded = party_totals([u for u in splits["units"] if u["key"] in keys])
-    balances = {p["party"]: p["balance"] for p in splits["parties"]}
+    held = {p["party"]: p for p in splits["parties"]}
     result = {}
     for party, amounts in refunded.items():
         back = amounts["gross"] + amounts["tips"]
-        kept = 0 if refund_fee else amounts["fee"]
-        # Whatever the setting, a party never gives back more than it holds of the order.
-        fee_back = min(amounts["fee"], max(amounts["fee"] - kept, back - balances[party]))
-        result[party] = {"back": back, "fee_back": fee_back}
+        wanted = max(amounts["fee"] if refund_fee else 0, back - held[party]["balance"])
+        result[party] = {"back": back, "fee_back": min(wanted, amounts["fee"] + held[party]["fees_kept"]),
+                         "fee": amounts["fee"]}
     return {"parties": result, "fee_back": sum(r["fee_back"] for r in result.values())}
+
+
+def after_losses(splits, party_losses, platform_loss, kept=None):
+    """The order's balances after the parties lose ``party_losses`` and the platform ``platform_loss``, and
+    the platform kept ``kept`` more of each party's fees on refunded units."""
+    kept = kept or {}
+    return {"parties": [{**p, "balance": p["balance"] - party_losses.get(p["party"], 0),
+                         "fees_kept": p["fees_kept"] + kept.get(p["party"], 0)} for p in splits["parties"]],
+            "platform_balance": splits["platform_balance"] - platform_loss}
+
+
+def after_refund(splits, split_refund):
+    """The order's balances after ``split_refund``; and what each party loses."""
+    losses = {party: r["back"] - r["fee_back"] for party, r in split_refund["parties"].items()}
+    kept = {party: r["fee"] - r["fee_back"] for party, r in split_refund["parties"].items()}
+    return after_losses(splits, losses, split_refund["fee_back"], kept), losses
 
 
 def dispute_split(splits, amount):

@@ -72,8 +72,8 @@ def _record(record_id, kind, splits, party, amount, state, now, **extra):
     return {"id": record_id, "type": kind, "order_id": splits["order_id"], "event_id": splits["event_id"],
             "party": party, "amount": amount, "currency": splits["currency"], "state": str(state), "attempts": 0,
             "attempted": False, "due_at": now if state == TransferState.PENDING else None, "claimed_until": None,
-            "reference": None, "destination": None, "last_error": None, "reversed": 0, "generation": 0, "created_at": now,
-            "updated_at": now, "settled_at": None, **extra}
+            "reference": None, "destination": None, "last_error": None, "reversed": 0, "generation": 0,
+            "created_at": now, "updated_at": now, "settled_at": None, **extra}
 
 
 def queue_transfer(tx, splits, party, amount, now, *, can_receive):
@@ -91,18 +91,29 @@ def order_transfers(tx, order_id):
     return [s.to_dict() for s in tx.query(query)]
 
 
+def plan_take(transfer, amount):
+    """How a refund takes ``amount`` back from ``transfer``: ``("reduce", n)`` of one never tried,
+    ``("reverse", n)`` of one that may have reached Stripe (at most what is left of it), or ``(None, 0)``."""
+    if amount <= 0:
+        return None, 0
+    if transfer["state"] in WAITING and not transfer["attempted"]:
+        return "reduce", min(amount, transfer["amount"])
+    amount = min(amount, transfer["amount"] - transfer["reversed"])
+    return ("reverse", amount) if amount > 0 else (None, 0)
+
+
 def take_back(tx, splits, transfer, amount, now, *, refund_id):
     """Inside a refund's booking: take ``amount`` of ``party``'s part back from its transfer. Returns the id of
     a reversal to send, or None when the transfer was never tried and is simply made smaller."""
-    if amount <= 0:
+    how, amount = plan_take(transfer, amount)
+    if how is None:
         return None
-    if transfer["state"] in WAITING and not transfer["attempted"]:
+    if how == "reduce":
         left = transfer["amount"] - amount
         tx.update(transfer_ref(transfer["id"]), {"amount": left, "updated_at": now, **(
             {"state": str(TransferState.CANCELLED), "due_at": None} if left == 0 else {})})
         transfer.update(amount=left)
         return None
-    amount = min(amount, transfer["amount"] - transfer["reversed"])
     record = _record(_id("r", refund_id, transfer["party"]), "reversal", splits, transfer["party"], amount,
                      TransferState.PENDING, now, transfer_id=transfer["id"], refund_id=refund_id)
     tx.create(transfer_ref(record["id"]), record)

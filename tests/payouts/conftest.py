@@ -153,5 +153,5 @@ class Payouts:
 def payouts(app, client, make_user, make_venue, make_event, stripe_stub):
     """An event by one organizer at a venue another organizer owns: two parties, and an admin."""
     venue_owner, organizer = make_user(Role.ORGANIZER), make_user(Role.ORGANIZER)
-    event = make_event(organizer, venue=make_venue(venue_owner), ticket_type={"capacity": 20})
+    event = make_event(organizer, venue=make_venue(venue_owner), ticket_type={"capacity": 200})
     return Payouts(app, shop_for(client, organizer, event), stripe_stub, make_user(Role.ADMIN), venue_owner)

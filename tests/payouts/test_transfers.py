@@ -20,7 +20,8 @@ def test_each_party_is_transferred_its_part_in_the_order_s_transfer_group(payout
     stub = payouts.stub
     intent = stub.intents[order["payment"]["reference"]]
     assert intent["transfer_group"] == f"order-{order['id']}"
-    sent = {(t["destination"], t["amount"], t["transfer_group"], t["source_transaction"]) for t in stub.transfers.values()}
+    sent = {(t["destination"], t["amount"], t["transfer_group"], t["source_transaction"])
+            for t in stub.transfers.values()}
     group, charge = f"order-{order['id']}", intent["latest_charge"]
     # Tickets to the organizer, parking to the venue, each less the default 5% fee.
     assert sent == {(organizer["stripe_account_id"], 4750, group, charge), (venue["stripe_account_id"], 1140, group,
