@@ -12,6 +12,7 @@ from app.errors import AppError
 from app.events import lifecycle, ticket_types
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
+from app.payouts import rules as split_rules
 from app.timeutil import utcnow
 from app.users import service as users
 from app.venues import service as venues
@@ -80,9 +81,19 @@ def seed_catalog(uids):
         lifecycle.publish_event(DEMO_EVENT_ID, organizer)
 
 
+def seed_split_rules(uids):
+    """The demo event's tickets: 5% + 0.30 a ticket to the platform, the rest 90/10 to organizer and venue."""
+    admin = CurrentUser(uid=uids[Role.ADMIN], email=None, role=Role.ADMIN)
+    if not split_rules.list_rules(event_id=DEMO_EVENT_ID, kind="ticket", limit=1)["items"]:
+        split_rules.save_rule(admin, kind="ticket", event_id=DEMO_EVENT_ID, fee_basis_points=500, fee_fixed=30,
+                              shares=[{"party": "organizer", "basis_points": 9000},
+                                      {"party": "venue", "basis_points": 1000}])
+
+
 def seed_demo():
     uids = seed_users()
     seed_catalog(uids)
+    seed_split_rules(uids)
     return uids
 
 

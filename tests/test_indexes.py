@@ -28,6 +28,8 @@ from app.checkout.service import expire_holds
 from app.orders.cancellation import settle_cancelled_events
 from app.orders.refund_queue import send_refunds
 from app.orders.unpaid import expire_orders
+from app.payouts.repair import repair_bookings
+from app.payouts.transfers import send_payouts
 from app.singleflight import sweep_flights
 from app.timeutil import utcnow
 
@@ -170,6 +172,29 @@ def checkin_journey(client, owner, make_user, make_event):
     assert client.get(f"{door}/checkins/stats", headers=owner.headers).status_code == 200
 
 
+def payouts_journey(app, client, owner, make_user, make_event):
+    """A paid order split, the ledger and reports read every way, the transfer lists and the payout sweep."""
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    event = make_event(owner, ticket_type={"capacity": 2})
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    assert client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).status_code == 200
+    party = f"organizer:{owner.uid}"
+    for query in ({"party_id": party}, {"order_id": order["id"]}, {"party_id": party, "order_id": order["id"]}, {}):
+        assert client.get("/api/v1/payouts/ledger", query_string=query, headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=admin.headers).status_code == 200
+    for query in ("", "?state=held"):
+        assert client.get(f"/api/v1/admin/payouts/transfers{query}", headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/split-rules?kind=ticket", headers=admin.headers).status_code == 200
+    with app.app_context():
+        send_payouts()
+        repair_bookings()
+
+
 def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, monkeypatch):
     recorded = []
     stream, aggregate = Query.stream, AggregationQuery.get
@@ -208,6 +233,7 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     inventory_journey(app, client, owner, make_user, make_event, make_ticket_type)
     orders_journey(app, client, owner, make_user, make_event)
     checkin_journey(client, owner, make_user, make_event)
+    payouts_journey(app, client, owner, make_user, make_event)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

@@ -12,6 +12,8 @@ Rules are versioned: each change (and a deletion) is a new version, kept in
 the rule's ``versions``; an order's splits store the version they used, in
 full, so changing a rule never changes what was split.
 """
+import re
+
 from flask import current_app
 from google.cloud.firestore_v1 import FieldFilter
 
@@ -31,6 +33,7 @@ FEE_BASES = ("price", "all_but_tip")
 # What each kind's money belongs to when no rule says otherwise.
 DEFAULT_OWNER = {"ticket": "organizer"}
 DEFAULT_TIPS_TO = "venue"
+RULE_ID = re.compile(r"((event|venue):[A-Za-z0-9_-]{1,64}|platform):[a-z][a-z0-9_]{0,31}")
 
 
 def rule_id(kind, *, venue_id=None, event_id=None):
@@ -42,7 +45,8 @@ def rule_id(kind, *, venue_id=None, event_id=None):
 
 
 def _ref(rule_id_):
-    if "/" in rule_id_ or not rule_id_ or len(rule_id_) > 200:
+    # Firestore refuses some ids ("..", "__x__"); a URL should answer 404, not 500.
+    if not RULE_ID.fullmatch(rule_id_):
         raise AppError("not_found", "No such split rule.")
     return db().collection(SPLIT_RULES).document(rule_id_)
 

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -174,10 +176,20 @@ class LedgerPage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+def _storable(moment):
+    """Firestore keeps timestamps of years 1 to 9999 in UTC; an offset must not push one out of them."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("Out of range.") from None
+
+
 class ReportQuery(Schema):
     party_id = fields.String(validate=PARTY, metadata={"description": "One party; absent: your own (admins: all)."})
-    start = fields.AwareDateTime(data_key="from", metadata={"description": "Movements at or after; default: all."})
-    end = fields.AwareDateTime(data_key="to", metadata={"description": "Movements before; default: now."})
+    start = fields.AwareDateTime(data_key="from", validate=_storable,
+                                 metadata={"description": "Movements at or after; default: all."})
+    end = fields.AwareDateTime(data_key="to", validate=_storable,
+                               metadata={"description": "Movements before; default: now."})
 
     @validates_schema
     def _ordered(self, data, **kwargs):

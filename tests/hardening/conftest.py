@@ -78,6 +78,12 @@ class World:
             self.made["ticket"] = self.paid_order()["tickets"][0]
         return self.made["ticket"]
 
+    def paid(self):
+        """A paid order of the buyer's, made once."""
+        if "paid" not in self.made:
+            self.made["paid"] = self.paid_order()
+        return self.made["paid"]
+
     def fresh_discount(self):
         return self.call("POST", f"/events/{self.event['id']}/discounts", self.owner, {
             "code": f"SAVE{next(_codes)}", "kind": "percent", "percent_off": 10}, status=201)
@@ -110,6 +116,8 @@ class World:
             "order_id": [self.made["order"]["id"]] if "order" in self.made else [],
             "ticket_id": [self.made["ticket"]["ticket_id"]] if "ticket" in self.made else [],
             "code": [self.made["discount"]["code"]] if "discount" in self.made else [],
+            "party_id": [f"venue:{self.venue['id']}", f"organizer:{self.owner.uid}"],
+            "rule_id": ["platform:ticket", f"venue:{self.venue['id']}:parking"],
         }
 
 

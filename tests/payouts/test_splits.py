@@ -2,6 +2,8 @@
 nothing."""
 import pytest
 
+from app.seed import DEMO_EVENT_ID, seed_demo
+from tests.conftest import sign_in
 from tests.orders.conftest import error
 
 TAX_RATES = {"ticket": {"basis_points": 700, "inclusive": True},
@@ -109,3 +111,14 @@ def test_an_order_paid_at_the_box_office_is_split_but_not_booked(payouts, make_u
     assert splits["collected_by"] == "box_office"
     assert by_party(splits) == {payouts.organizer_party: (5000, 250, 0, 4750, 9500)}
     assert payouts.ledger(order_id=order["id"]) == [] and payouts.transfers_of(order["id"]) == {}
+
+
+def test_the_demo_event_splits_its_tickets_90_10_and_seeding_again_adds_no_version(app, client, stack):
+    with app.app_context():
+        seed_demo()
+        seed_demo()
+    token = sign_in(stack, "organizer@boxoffice.test", "organizer-pass-123")["idToken"]
+    rules = client.get(f"/api/v1/events/{DEMO_EVENT_ID}/split-rules", headers={"Authorization": f"Bearer {token}"})
+    ticket = next(r for r in rules.json if r["kind"] == "ticket")
+    assert (ticket["version"], ticket["fee_basis_points"], ticket["fee_fixed"]) == (1, 500, 30)
+    assert [(s["party"], s["basis_points"]) for s in ticket["shares"]] == [("organizer", 9000), ("venue", 1000)]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import time_machine
 
-from app.payouts import connect, transfers
+from app.payouts import booking, connect, repair, transfers
 from app.timeutil import utcnow
 from tests.payouts.conftest import deliver
 
@@ -148,3 +148,27 @@ def test_a_transfer_stripe_never_answered_is_parked_for_an_admin(app, payouts, m
     assert payouts.client.post(path, headers=payouts.admin.headers).status_code == 409
     assert [(t["amount"], t["transfer_group"]) for t in payouts.stub.transfers.values()] == [
         (2375, connect.transfer_group(order["id"]))]
+
+
+def test_a_payment_whose_booking_died_with_its_process_is_booked_by_the_scheduler(app, payouts, make_user,
+                                                                                 monkeypatch):
+    account = payouts.open_account(payouts.organizer_party)
+
+    def died(*args, **kwargs):
+        raise RuntimeError("the process died after the order's commit")
+
+    monkeypatch.setattr(booking, "book_payment", died)
+    order = payouts.stripe_paid(make_user(), 2)
+    assert payouts.shop.refund(payouts.shop.owner, order["id"], [order["tickets"][0]["ticket_id"]]).status_code == 201
+    assert payouts.client.get(f"/api/v1/payouts/orders/{order['id']}/splits",
+                              headers=payouts.admin.headers).status_code == 404
+    monkeypatch.undo()
+    with app.app_context():
+        assert repair.repair_bookings() == 0  # the receivers may still be at it
+        with later(app, repair.LAG.total_seconds() + 1):
+            assert repair.repair_bookings() == 2
+            assert repair.repair_bookings() == 0
+    assert payouts.stub.net_transferred(account["stripe_account_id"]) == 2375
+    entries = payouts.ledger(order_id=order["id"])
+    assert sum(e["amount"] for e in entries) == 0
+    assert sum(e["amount"] for e in entries if e["account"] == "buyer") == -2500
