@@ -301,7 +301,8 @@ TABLE = {
     ],
     "GET /api/v1/admin/payouts/transfers": [Case(at(lambda w: "/api/v1/admin/payouts/transfers"), ADMIN_ONLY)],
     "POST /api/v1/admin/payouts/transfers/<transfer_id>/retry": [Case(at(
-        lambda w: "/api/v1/admin/payouts/transfers/nosuchtransfer/retry"), row(401, 403, 403, 403, 403, 403, 403, 404))],
+        lambda w: "/api/v1/admin/payouts/transfers/nosuchtransfer/retry"),
+        row(401, 403, 403, 403, 403, 403, 403, 404))],
 }
 
 

@@ -12,7 +12,8 @@ from app.checkout.kinds import Line
 from app.payouts import transfers
 from app.staged import run_staged
 from tests.factories import shop_for
-from tests.payments.stripe_stub import SECRET_KEY, WEBHOOK_SECRET, StripeStub, webhook
+from tests.payments.conftest import stripe_stub  # noqa: F401 (the fixture, shared with the payment tests)
+from tests.payments.stripe_stub import SECRET_KEY, WEBHOOK_SECRET, webhook
 
 PRICES = {"parking": ("Parking pass", 1200, "parking"), "snack": ("Pretzel", 450, "food")}
 
@@ -51,12 +52,6 @@ class ExtraKind:
 
     def describe(self, order, line, units):
         return [{"label": line["name"], "code": None} for _ in units]
-
-
-@pytest.fixture
-def stripe_stub():
-    with StripeStub() as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -69,6 +69,10 @@ def test_a_mixed_order_splits_exactly_as_its_rules_say(mixed, make_user):
 
 
 def test_a_changed_rule_is_a_new_version_and_an_order_keeps_the_one_it_used(mixed, make_user):
+    # The event's rule is the most specific; the venue's and the platform's apply where it does not.
+    save_rule(mixed, kind="ticket", fee_basis_points=700, shares=[{"party": "organizer", "basis_points": 10000}])
+    save_rule(mixed, kind="ticket", venue_id=mixed.shop.sale.event["venue_id"], fee_basis_points=600,
+              shares=[{"party": "organizer", "basis_points": 10000}])
     first = mixed.stripe_paid(make_user(), 1)
     changed = save_rule(mixed, kind="ticket", event_id=mixed.shop.id, fee_basis_points=1000,
                         shares=[{"party": "organizer", "basis_points": 10000}])
@@ -84,7 +88,12 @@ def test_a_changed_rule_is_a_new_version_and_an_order_keeps_the_one_it_used(mixe
     assert mixed.client.delete(f"/api/v1/payouts/split-rules/event:{mixed.shop.id}:ticket",
                                headers=mixed.admin.headers).status_code == 204
     effective = mixed.client.get(f"/api/v1/events/{mixed.shop.id}/split-rules", headers=mixed.venue_owner.headers)
-    assert {r["kind"]: r["id"] for r in effective.json}["ticket"] == "default:ticket"
+    venue_rule = f"venue:{mixed.shop.sale.event['venue_id']}:ticket"
+    assert {r["kind"]: r["id"] for r in effective.json}["ticket"] == venue_rule
+    deleted = mixed.client.delete(f"/api/v1/payouts/split-rules/{venue_rule}", headers=mixed.admin.headers)
+    assert deleted.status_code == 204
+    effective = mixed.client.get(f"/api/v1/events/{mixed.shop.id}/split-rules", headers=mixed.venue_owner.headers)
+    assert {r["kind"]: (r["id"], r["fee_basis_points"]) for r in effective.json}["ticket"] == ("platform:ticket", 700)
 
 
 @pytest.mark.parametrize("rule, field", [
