@@ -137,10 +137,18 @@ class Config:
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+        self.STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", "")
         # Refunds (app/orders/refund_queue.py) are sent by the scheduler until the provider confirms them.
         self.REFUND_MAX_ATTEMPTS = _int(environ, "REFUND_MAX_ATTEMPTS", 8)
         self.REFUND_BACKOFF_SECONDS = _int(environ, "REFUND_BACKOFF_SECONDS", 60)
         self.REFUND_BACKOFF_MAX_SECONDS = _int(environ, "REFUND_BACKOFF_MAX_SECONDS", 3600)
+        # Payouts (app/payouts): the default platform fee, and transfers sent by the scheduler like refunds.
+        self.PAYOUT_FEE_BASIS_POINTS = _int(environ, "PAYOUT_FEE_BASIS_POINTS", 500)
+        self.PAYOUT_FEE_FIXED = _int(environ, "PAYOUT_FEE_FIXED", 0)
+        self.PAYOUT_REFUND_PLATFORM_FEE = _bool(env("PAYOUT_REFUND_PLATFORM_FEE"), True)
+        self.PAYOUT_MAX_ATTEMPTS = _int(environ, "PAYOUT_MAX_ATTEMPTS", 8)
+        self.PAYOUT_BACKOFF_SECONDS = _int(environ, "PAYOUT_BACKOFF_SECONDS", 60)
+        self.PAYOUT_BACKOFF_MAX_SECONDS = _int(environ, "PAYOUT_BACKOFF_MAX_SECONDS", 3600)
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
         # Empty: /metrics answers anyone (keep it on an internal network); set: only this bearer token.
@@ -214,6 +222,8 @@ class Config:
                 raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_AUTH_TOKEN")
             if not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-f]{32}", self.TWILIO_FROM):
                 raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_FROM: a number in E.164 or a Messaging Service SID")
+        if not 0 <= self.PAYOUT_FEE_BASIS_POINTS <= 10_000 or self.PAYOUT_FEE_FIXED < 0:
+            raise ConfigError("PAYOUT_FEE_BASIS_POINTS must be 0 to 10000 and PAYOUT_FEE_FIXED at least 0")
 
 
 class DevelopmentConfig(Config):

@@ -92,6 +92,8 @@ CATALOGUE = {
     "quote_expired": Entry(409, "This parking quote has expired; ask for a new one."),
     "already_parked": Entry(409, "A car with this plate is already parked in this lot."),
     "settlement_pending": Entry(409, "This parking session's charge is already in an order awaiting payment."),
+    "connect_not_configured": Entry(409, "Payouts through Stripe Connect are not configured here."),
+    "no_payout_account": Entry(409, "Open the party's connected account first."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),

@@ -34,4 +34,8 @@ def scheduler_jobs(config):
              leader_only=True),
         dict(id="cancel_unaccepted_orders", func="app.concessions.queue:cancel_unaccepted_orders",
              trigger="interval", seconds=60, leader_only=True),
+        dict(id="send_payouts", func="app.payouts.transfers:send_payouts", trigger="interval", seconds=30,
+             leader_only=True),
+        dict(id="repair_bookings", func="app.payouts.repair:repair_bookings", trigger="interval", seconds=300,
+             leader_only=True),
     ]

@@ -15,6 +15,7 @@ from app.events import lifecycle, ticket_types
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
 from app.parking import lots
+from app.payouts import rules as split_rules
 from app.timeutil import utcnow
 from app.users import service as users
 from app.venues import service as venues
@@ -120,6 +121,8 @@ def seed_concessions(uids):
         stands.add_stand_staff(stand["stand_id"], organizer, uids[Role.STAFF])
         for item in DEMO_ITEMS[stand["stand_id"]]:
             _create_unless_exists(menu.create_item, stand["stand_id"], organizer, **item)
+
+
 DEMO_LOT = dict(name="Hall car park", geo={"lat": 52.5208, "lng": 13.4095}, timezone="Europe/Berlin",
                 zones=[{"id": "P1", "name": "Deck 1", "kind": "standard", "count": 40},
                        {"id": "EV", "name": "Chargers", "kind": "ev", "count": 4}],
@@ -140,11 +143,21 @@ def seed_parking(uids):
         lots.create_lot(DEMO_VENUE_ID, organizer, **DEMO_LOT)
 
 
+def seed_split_rules(uids):
+    """The demo event's tickets: 5% + 0.30 a ticket to the platform, the rest 90/10 to organizer and venue."""
+    admin = CurrentUser(uid=uids[Role.ADMIN], email=None, role=Role.ADMIN)
+    if not split_rules.list_rules(event_id=DEMO_EVENT_ID, kind="ticket", limit=1)["items"]:
+        split_rules.save_rule(admin, kind="ticket", event_id=DEMO_EVENT_ID, fee_basis_points=500, fee_fixed=30,
+                              shares=[{"party": "organizer", "basis_points": 9000},
+                                      {"party": "venue", "basis_points": 1000}])
+
+
 def seed_demo():
     uids = seed_users()
     seed_catalog(uids)
     seed_concessions(uids)
     seed_parking(uids)
+    seed_split_rules(uids)
     return uids
 
 

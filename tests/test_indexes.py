@@ -31,6 +31,8 @@ from app.orders.refund_queue import send_refunds
 from app.notifications.reminders import send_parking_reminders
 from app.orders.unpaid import expire_orders
 from app.parking.sessions import flag_overdue_sessions
+from app.payouts.repair import repair_bookings
+from app.payouts.transfers import send_payouts
 from app.singleflight import sweep_flights
 from app.timeutil import utcnow
 from tests.parking.conftest import make_garage, slot_start  # noqa: F401  (the fixture)
@@ -231,6 +233,29 @@ def parking_journey(app, client, make_garage, make_user):
         send_parking_reminders()
 
 
+def payouts_journey(app, client, owner, make_user, make_event):
+    """A paid order split, the ledger and reports read every way, the transfer lists and the payout sweep."""
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    event = make_event(owner, ticket_type={"capacity": 2})
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    assert client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).status_code == 200
+    party = f"organizer:{owner.uid}"
+    for query in ({"party_id": party}, {"order_id": order["id"]}, {"party_id": party, "order_id": order["id"]}, {}):
+        assert client.get("/api/v1/payouts/ledger", query_string=query, headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=admin.headers).status_code == 200
+    for query in ("", "?state=held"):
+        assert client.get(f"/api/v1/admin/payouts/transfers{query}", headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/split-rules?kind=ticket", headers=admin.headers).status_code == 200
+    with app.app_context():
+        send_payouts()
+        repair_bookings()
+
+
 def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, make_bar,
                                   make_garage, monkeypatch):
     recorded = []
@@ -272,6 +297,7 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     checkin_journey(client, owner, make_user, make_event)
     concessions_journey(app, make_bar(seated=True), make_user)
     parking_journey(app, client, make_garage, make_user)
+    payouts_journey(app, client, owner, make_user, make_event)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

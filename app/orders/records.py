@@ -6,6 +6,8 @@ deadline reads as ``expired`` whether or not the ``expire_orders`` job has run.
 """
 from enum import StrEnum
 
+from google.cloud.firestore_v1 import FieldFilter
+
 from app.checkout.holds import line_view
 from app.errors import AppError
 from app.events import service as events
@@ -62,6 +64,13 @@ def view(order, user=None, now=None):
             "issued": things,
             "tickets": [{"ticket_id": t["id"], "ticket_type_id": t["ticket_type_id"], "seat": t["seat"],
                          "price": t["price"], "refunded": t["refunded"]} for t in things if "ticket_id" in t]}
+
+
+def changed_since(moment, *, limit):
+    """Orders changed at or after ``moment``, oldest change first: for a listener that must not miss a commit
+    whose signal was lost with its process."""
+    query = db().collection(ORDERS).where(filter=FieldFilter("updated_at", ">=", moment)).order_by("updated_at")
+    return [doc.to_dict() for doc in query.limit(limit).stream()]
 
 
 def can_manage(user, order):

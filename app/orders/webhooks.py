@@ -13,6 +13,7 @@ from google.api_core import exceptions as gexc
 from app.errors import AppError
 from app.firebase import db
 from app.orders import refund_queue, settlement
+from app.orders.signals import payment_event
 from app.payments import providers
 from app.payments.stripe import REFUND_STATES
 
@@ -40,6 +41,14 @@ def is_signed_by_stripe(payload, signature):
     except (stripe.SignatureVerificationError, ValueError):
         return False
     return True
+
+
+def _hand_on(event, once):
+    """An event orders do not handle goes to whoever answers ``payment_event`` (payouts: accounts, disputes)."""
+    for _, outcome in payment_event.send("stripe", event=event.to_dict(), once=once):
+        if outcome is not None:
+            return outcome
+    return "ignored"
 
 
 def handle_stripe_event(payload, signature):
@@ -71,7 +80,7 @@ def handle_stripe_event(payload, signature):
         outcome = refund_queue.apply_provider_status((obj.get("metadata") or {}).get("refund_id"), status,
                                                      obj["id"], once=once)
     else:
-        outcome = "ignored"
+        outcome = _hand_on(event, once)
     if outcome in {"unknown_order", "unknown_refund", "ignored"}:
         try:
             ref.create({**once[1], "order_id": order_id, "outcome": outcome})

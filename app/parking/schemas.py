@@ -4,6 +4,7 @@ import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import UtcDateTime
 from app.money import CURRENCIES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.parking.lots import MAX_SPACES, SPACE_KINDS
@@ -188,8 +189,8 @@ class LotPage(Schema):
 
 
 class WindowQuery(Schema):
-    starts_at = fields.AwareDateTime(data_key="from", metadata={"description": "Start of the window (ISO 8601)."})
-    ends_at = fields.AwareDateTime(data_key="to", metadata={"description": "End of the window (ISO 8601)."})
+    starts_at = UtcDateTime(data_key="from", metadata={"description": "Start of the window (ISO 8601)."})
+    ends_at = UtcDateTime(data_key="to", metadata={"description": "End of the window (ISO 8601)."})
 
     @validates_schema
     def _both(self, data, **kwargs):
@@ -198,8 +199,8 @@ class WindowQuery(Schema):
 
 
 class QuoteQuery(WindowQuery):
-    starts_at = fields.AwareDateTime(data_key="from", required=True)
-    ends_at = fields.AwareDateTime(data_key="to", required=True)
+    starts_at = UtcDateTime(data_key="from", required=True)
+    ends_at = UtcDateTime(data_key="to", required=True)
     kind = fields.String(load_default="standard", validate=KIND)
     event_id = fields.String(validate=ID, metadata={
         "description": "The event the car parks for: its demand counts, and a booking needs a quote with it."})

@@ -82,6 +82,12 @@ class World:
             self.made["ticket"] = self.paid_order()["tickets"][0]
         return self.made["ticket"]
 
+    def paid(self):
+        """A paid order of the buyer's, made once."""
+        if "paid" not in self.made:
+            self.made["paid"] = self.paid_order()
+        return self.made["paid"]
+
     def fresh_discount(self):
         return self.call("POST", f"/events/{self.event['id']}/discounts", self.owner, {
             "code": f"SAVE{next(_codes):06d}", "kind": "percent", "percent_off": 10}, status=201)
@@ -214,6 +220,8 @@ class World:
             "lot_id": [self.made["lot"]["id"]] if "lot" in self.made else [],
             "pass_id": [self.made["pass"]["id"]] if "pass" in self.made else [],
             "session_id": [self.made["session"]["id"]] if "session" in self.made else [],
+            "party_id": [f"venue:{self.venue['id']}", f"organizer:{self.owner.uid}"],
+            "rule_id": ["platform:ticket", f"venue:{self.venue['id']}:parking"],
         }
 
 

@@ -55,6 +55,10 @@ PURCHASE_VIEW = row(401, 404, 200, 404, 404, 404, 200, 200)
 GATE = row(401, 403, 403, 403, 403, 200, 200, 200)
 # A parking session's attendants; to everyone else it does not exist.
 ATTENDANTS = row(401, 404, 404, 404, 404, 200, 200, 200)
+# Payouts: the party itself (the venue's owner, the event's organizer) and admins; any organizer for its own.
+PARTY_ONLY = row(401, 403, 403, 404, 403, 403, 200, 200)
+PARTY_ONLY_409 = row(401, 403, 403, 404, 403, 403, 409, 409)
+ORGANIZERS = row(401, 403, 403, 200, 403, 403, 200, 200)
 
 
 @dataclass
@@ -142,6 +146,13 @@ def quote_query(w):
                       "event_id": w.event["id"]})
 
 
+def fresh_rule(w):
+    kind = f"kind{next(_emails)}"
+    w.call("POST", "/payouts/split-rules", w.users["admin"], {
+        "kind": kind, "shares": [{"party": "organizer", "basis_points": 10000}]}, status=201)
+    return f"platform:{kind}"
+
+
 TABLE = {
     # health, docs and the framework's own routes
     "GET /api/v1/health": [Case(at(lambda w: "/api/v1/health"), PUBLIC)],
@@ -179,8 +190,9 @@ TABLE = {
     "PATCH /api/v1/users/me/notification-preferences": [Case(at(
         lambda w: "/api/v1/users/me/notification-preferences", {"channels": {"reminder": {"email": False}}}),
         AUTHENTICATED)],
-    "PUT /api/v1/admin/users/<uid>/role": [Case(at(lambda w: f"/api/v1/admin/users/{w.users['customer'].uid}/role",
-                                                   {"role": "customer"}), ADMIN_ONLY)],
+    # A role change revokes the user's session: a fresh customer each time, so the world's customer keeps theirs.
+    "PUT /api/v1/admin/users/<uid>/role": [Case(lambda w, role: (
+        f"/api/v1/admin/users/{w.fresh_user('customer').uid}/role", {"role": "customer"}), ADMIN_ONLY)],
     # venues
     "GET /api/v1/venues": [Case(at(lambda w: "/api/v1/venues"), PUBLIC)],
     "POST /api/v1/venues": [Case(at(lambda w: "/api/v1/venues", venue_body), MANAGER_CREATE)],
@@ -394,6 +406,41 @@ TABLE = {
     # No message is parked in a fresh world: the admin's 404 shows the role gate let them through.
     "POST /api/v1/admin/notifications/<message_id>/retry": [Case(at(
         lambda w: "/api/v1/admin/notifications/no-such-message/retry"), row(401, 403, 403, 403, 403, 403, 403, 404))],
+    # payouts: a party (the venue's owner, the organizer) and admins; another organizer learns nothing of it.
+    # No Stripe is configured here, so opening an account stops at 409 connect_not_configured.
+    "PUT /api/v1/payouts/parties/<party_id>/account": [Case(at(
+        lambda w: f"/api/v1/payouts/parties/venue:{w.venue['id']}/account", {}), PARTY_ONLY_409)],
+    "GET /api/v1/payouts/parties/<party_id>/account": [Case(at(
+        lambda w: f"/api/v1/payouts/parties/venue:{w.venue['id']}/account"), PARTY_ONLY)],
+    "POST /api/v1/payouts/parties/<party_id>/onboarding-link": [Case(at(
+        lambda w: f"/api/v1/payouts/parties/organizer:{w.owner.uid}/onboarding-link",
+        {"refresh_url": "https://app.example/again", "return_url": "https://app.example/done"}), PARTY_ONLY_409)],
+    "GET /api/v1/payouts/split-rules": [Case(at(lambda w: "/api/v1/payouts/split-rules"), ADMIN_ONLY)],
+    "POST /api/v1/payouts/split-rules": [Case(at(lambda w: "/api/v1/payouts/split-rules", lambda w: {
+        "kind": "parking", "venue_id": w.venue["id"], "shares": [{"party": "venue", "basis_points": 10000}]}),
+        row(401, 403, 403, 403, 403, 403, 403, 201))],
+    "DELETE /api/v1/payouts/split-rules/<rule_id>": [Case(lambda w, role: (
+        f"/api/v1/payouts/split-rules/{fresh_rule(w)}", None), row(401, 403, 403, 403, 403, 403, 403, 204))],
+    "GET /api/v1/events/<event_id>/split-rules": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/split-rules"),
+                                                       PARTY_ONLY)],
+    "GET /api/v1/payouts/orders/<order_id>/splits": [Case(at(
+        lambda w: f"/api/v1/payouts/orders/{w.paid()['id']}/splits"), PARTY_ONLY)],
+    "GET /api/v1/payouts/ledger": [
+        Case(at(lambda w: "/api/v1/payouts/ledger"), ORGANIZERS),
+        Case(at(lambda w: f"/api/v1/payouts/ledger?party_id=venue:{w.venue['id']}"), PARTY_ONLY),
+    ],
+    "GET /api/v1/payouts/reports": [
+        Case(at(lambda w: "/api/v1/payouts/reports"), ORGANIZERS),
+        Case(at(lambda w: f"/api/v1/payouts/reports?party_id=organizer:{w.owner.uid}"), PARTY_ONLY),
+    ],
+    "GET /api/v1/payouts/reports.csv": [
+        Case(at(lambda w: "/api/v1/payouts/reports.csv"), ORGANIZERS),
+        Case(at(lambda w: f"/api/v1/payouts/reports.csv?party_id=venue:{w.venue['id']}"), PARTY_ONLY),
+    ],
+    "GET /api/v1/admin/payouts/transfers": [Case(at(lambda w: "/api/v1/admin/payouts/transfers"), ADMIN_ONLY)],
+    "POST /api/v1/admin/payouts/transfers/<transfer_id>/retry": [Case(at(
+        lambda w: "/api/v1/admin/payouts/transfers/nosuchtransfer/retry"),
+        row(401, 403, 403, 403, 403, 403, 403, 404))],
 }
 
 

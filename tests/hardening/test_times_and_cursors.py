@@ -71,6 +71,17 @@ def offline_scan(w, text):
         "code": w.ticket_code(), "nonce": f"times-{next(_serial):08d}", "scanned_at": text}]}, "venue_staff"
 
 
+def lot_window(endpoint, name, role="anonymous"):
+    """A lot's window with ``name`` sent and its other end an hour from now, so only the sent time can be wrong."""
+    other = {"from": "to", "to": "from"}[name]
+
+    def send(w, text):
+        fixed = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0).isoformat()
+        return ("GET", f"/api/v1/parking-lots/{w.lot()['id']}/{endpoint}?{name}={quote(text)}&{other}={quote(fixed)}",
+                None, role)
+    return send
+
+
 TIME_INPUTS = {
     "GET /api/v1/events query from": query("/api/v1/events", "from"),
     "GET /api/v1/events query to": query("/api/v1/events", "to"),
@@ -89,6 +100,16 @@ TIME_INPUTS = {
     "PATCH /api/v1/events/{event_id}/discounts/{code} body valid_from": discount_patch("valid_from"),
     "PATCH /api/v1/events/{event_id}/discounts/{code} body valid_until": discount_patch("valid_until"),
     "POST /api/v1/events/{event_id}/checkins/offline body scans[].scanned_at": offline_scan,
+    "GET /api/v1/parking-lots/{lot_id}/availability query from": lot_window("availability", "from"),
+    "GET /api/v1/parking-lots/{lot_id}/availability query to": lot_window("availability", "to"),
+    "GET /api/v1/parking-lots/{lot_id}/quote query from": lot_window("quote", "from"),
+    "GET /api/v1/parking-lots/{lot_id}/quote query to": lot_window("quote", "to"),
+    "GET /api/v1/parking-lots/{lot_id}/stats query from": lot_window("stats", "from", "owner"),
+    "GET /api/v1/parking-lots/{lot_id}/stats query to": lot_window("stats", "to", "owner"),
+    "GET /api/v1/payouts/reports query from": query("/api/v1/payouts/reports", "from", "admin"),
+    "GET /api/v1/payouts/reports query to": query("/api/v1/payouts/reports", "to", "admin"),
+    "GET /api/v1/payouts/reports.csv query from": query("/api/v1/payouts/reports.csv", "from", "admin"),
+    "GET /api/v1/payouts/reports.csv query to": query("/api/v1/payouts/reports.csv", "to", "admin"),
 }
 
 # Who reads each list: its cursor gets past the role gate.
@@ -105,6 +126,14 @@ CURSOR_INPUTS = {
     "GET /api/v1/venues/{venue_id}/stands query cursor": ("/api/v1/venues/{venue_id}/stands", "cursor", "anonymous"),
     "GET /api/v1/events/{event_id}/stands query cursor": ("/api/v1/events/{event_id}/stands", "cursor", "anonymous"),
     "GET /api/v1/stands/{stand_id}/queue query cursor": ("/api/v1/stands/{stand_id}/queue", "cursor", "venue_staff"),
+    "GET /api/v1/venues/{venue_id}/parking-lots query cursor": ("/api/v1/venues/{venue_id}/parking-lots", "cursor",
+                                                                "anonymous"),
+    "GET /api/v1/parking-lots/{lot_id}/sessions query cursor": ("/api/v1/parking-lots/{lot_id}/sessions", "cursor",
+                                                                "venue_staff"),
+    "GET /api/v1/parking-passes query cursor": ("/api/v1/parking-passes", "cursor", "buyer"),
+    "GET /api/v1/payouts/ledger query cursor": ("/api/v1/payouts/ledger", "cursor", "admin"),
+    "GET /api/v1/payouts/split-rules query cursor": ("/api/v1/payouts/split-rules", "cursor", "admin"),
+    "GET /api/v1/admin/payouts/transfers query cursor": ("/api/v1/admin/payouts/transfers", "cursor", "admin"),
 }
 
 
@@ -195,7 +224,8 @@ def test_every_cursor_is_read_or_refused(world, fuzz_stats):
     stats = _stats(fuzz_stats, "hypothesis cursors", len(CURSOR_INPUTS))
     failures = []
     for label, (path, name, role) in CURSOR_INPUTS.items():
-        path = path.format(event_id=world.event["id"], venue_id=world.venue["id"], stand_id=world.stand()["id"])
+        path = path.format(event_id=world.event["id"], venue_id=world.venue["id"], stand_id=world.stand()["id"],
+                           lot_id=world.lot()["id"])
         # The queue is one event's: the cursor goes with the event it pages through.
         query = {"event_id": world.event["id"]} if "{stand_id}" in label else {}
 
