@@ -17,7 +17,7 @@ from app.logging import configure_logging, init_request_logging
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Packages that connect signal receivers in their __init__: importing them is what wires them,
 # also in a process (the scheduler) that serves none of their routes.
-LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders")
+LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders", "app.reports")
 # What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
 LINE_KINDS = ("app.tickets.kind:TicketKind",)
 # Twilio posts its webhooks as forms; every other body is JSON.
@@ -101,12 +101,14 @@ def _register_blueprints(app):
     from app.orders.routes import blp as orders_blp
     from app.orders.routes import webhooks_blp
     from app.payments.routes import blp as payments_blp
+    from app.reports.routes import blp as reports_blp
     from app.tickets.routes import blp as tickets_blp
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
-                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp):
+                      payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp,
+                      reports_blp):
         api.register_blueprint(blueprint)
 
 

@@ -81,6 +81,8 @@ CATALOGUE = {
     "phone_taken": Entry(409, "This phone number belongs to another account."),
     "phone_not_verified": Entry(409, "Verify a phone number before turning text messages on."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
+    "cannot_disable_self": Entry(409, "Admins cannot disable their own account."),
+    "no_password": Entry(409, "This account signs in without a password."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),

@@ -26,6 +26,8 @@ def scheduler_jobs(config):
              seconds=300, leader_only=True),
         dict(id="send_reminders", func="app.notifications.reminders:send_reminders", trigger="interval", seconds=60,
              leader_only=True),
+        dict(id="catch_up_sales", func="app.reports.counters:catch_up_sales", trigger="interval", seconds=300,
+             leader_only=True),
         dict(id="deliver_outbox", func="app.notifications.delivery:deliver_outbox", trigger="interval", seconds=15,
              leader_only=True),
     ]
