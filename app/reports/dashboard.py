@@ -16,6 +16,7 @@ from app.events import service as events
 from app.firebase import db
 from app.reports import counters
 from app.timeutil import utcnow
+from app.users import accounts
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -112,7 +113,7 @@ def _organizer(user, organizer_uid):
         return user.uid
     if user.role != Role.ADMIN:
         raise AppError("forbidden", "Organizers see their own dashboard.")
-    return organizer_uid
+    return accounts.get_account(organizer_uid)["uid"]
 
 
 def get_dashboard(user, *, organizer_uid=None, day_from=None, day_to=None):

@@ -35,10 +35,16 @@ def _csv_response(event_id, what):
     app = current_app._get_current_object()
 
     def stream():
-        # Its own app context, from the first chunk the server asks for to the last: not the request's, which
-        # must end with the view (the export needs the user, and has it).
-        with app.app_context():
-            yield from chunks
+        # An app context around each chunk's making, not the request's (it ends with the view; the export has
+        # the user it needs), and never held across a yield: a response closed early, or dropped and collected
+        # elsewhere, must not pop a context it did not push there.
+        pages = iter(chunks)
+        while True:
+            with app.app_context():
+                chunk = next(pages, None)
+            if chunk is None:
+                return
+            yield chunk
 
     return Response(stream(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
