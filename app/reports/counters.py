@@ -11,10 +11,13 @@ signals (``app.reports``), after the order's commit:
   (``sales_contributions``), and ``Increment``s on the counters; a signal
   delivered again, or the catch-up job below, finds the marker and the whole
   batch is refused, so nothing is counted twice;
-- the counters of an event and day are ``SALES_COUNTER_SHARDS`` documents
-  (each contribution goes to one, chosen by a hash of its key), plus the same
-  number of all-time documents, so an on-sale's payments do not queue on one
-  document (Firestore sustains about one write per second on a document);
+- the counters of an event are ``SALES_COUNTER_SHARDS`` documents (each
+  contribution goes to one, chosen by a hash of its key), so an on-sale's
+  payments do not queue on one document (Firestore sustains about one write
+  per second on a document); each holds the all-time figures and, under
+  ``days``, the figures per currency of each day with sales (about 150 bytes a
+  day: years of sales stay far below Firestore's 1 MiB per document), so a
+  dashboard reads a fixed few documents per event, whatever the window;
 - a contribution lost with its process (the signal comes after the commit)
   is made up by the scheduler's ``catch_up_sales`` job, which reads orders
   paid and refunds recorded since it last looked and adds those without a
@@ -44,7 +47,6 @@ logger = logging.getLogger(__name__)
 SALES_COUNTERS = "sales_counters"
 CONTRIBUTIONS = "sales_contributions"
 CATCH_UP = "sales_catch_up"
-ALL_TIME = "all"
 PAGE = 200
 # The catch-up job looks only at commits at least this old: a payment's time is taken inside its transaction,
 # just before the commit that makes it visible.
@@ -56,12 +58,12 @@ def shard_count():
     return current_app.config["SALES_COUNTER_SHARDS"]
 
 
-def counter_ref(event_id, day, shard):
-    return db().collection(SALES_COUNTERS).document(f"{event_id}:{day}:{shard}")
+def counter_ref(event_id, shard):
+    return db().collection(SALES_COUNTERS).document(f"{event_id}:{shard}")
 
 
-def all_time_refs(event_id):
-    return [counter_ref(event_id, ALL_TIME, shard) for shard in range(shard_count())]
+def counter_refs(event_id):
+    return [counter_ref(event_id, shard) for shard in range(shard_count())]
 
 
 def item_key(kind, catalog_id):
@@ -115,10 +117,9 @@ def _contribute(marker_id, order, units, moment, fields):
     batch = db().batch()
     batch.create(db().collection(CONTRIBUTIONS).document(marker_id), {
         "event_id": order["event_id"], "order_id": order["id"], "day": day, "counted_at": utcnow()})
-    for counted_day in (day, ALL_TIME):
-        batch.set(counter_ref(order["event_id"], counted_day, shard), {
-            "event_id": order["event_id"], "organizer_uid": event["organizer_uid"],
-            "day": None if counted_day == ALL_TIME else counted_day, **counts}, merge=True)
+    batch.set(counter_ref(order["event_id"], shard), {
+        "event_id": order["event_id"], "organizer_uid": event["organizer_uid"], **counts,
+        "days": {day: counts["currencies"]}}, merge=True)
     try:
         batch.commit()
     except gexc.AlreadyExists:

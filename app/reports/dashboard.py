@@ -1,13 +1,11 @@
 """The organizer dashboard: sales over time, by kind and by catalogue item, refunds, check-in progress and totals
 per currency, across an organizer's events, from the sales counters (``counters``) and the check-in counters.
 
-A request reads the organizer's events, each event's all-time counter shards,
-the day shards of the window asked for, and each event's check-in shards: a
-few documents per event and day with sales, never the orders.
+A request reads the organizer's events, each event's sales counter shards
+(its daily series included) and its check-in shards: a fixed few documents
+per event, whatever the window, never the orders.
 """
 from datetime import timedelta
-
-from google.cloud.firestore_v1 import FieldFilter
 
 from app.auth import Role
 from app.checkin.stats import count_checked_in
@@ -62,30 +60,21 @@ def item_rows(merged):
     return sorted(rows, key=lambda r: (r["kind"], r["name"] or "", r["catalog_id"] or ""))
 
 
-def read_all_time(event_ids):
-    """{event id: its all-time counters summed over the shards}."""
+def read_counters(event_ids):
+    """{event id: its counters summed over the shards}."""
     totals = {event_id: {} for event_id in event_ids}
-    refs = [ref for event_id in event_ids for ref in counters.all_time_refs(event_id)]
+    refs = [ref for event_id in event_ids for ref in counters.counter_refs(event_id)]
     for snapshot in db().get_all(refs):
         if snapshot.exists:
             merge(totals[snapshot.get("event_id")], snapshot.to_dict())
     return totals
 
 
-def read_days(field, value, start, end):
-    """{event id: {day: counters}} for the days in [start, end) of the events where ``field`` == ``value``."""
-    query = (db().collection(counters.SALES_COUNTERS).where(filter=FieldFilter(field, "==", value))
-             .where(filter=FieldFilter("day", ">=", start.isoformat()))
-             .where(filter=FieldFilter("day", "<", end.isoformat())))
-    days = {}
-    for snapshot in query.stream():
-        record = snapshot.to_dict()
-        merge(days.setdefault(record["event_id"], {}).setdefault(record["day"], {}), record)
-    return days
-
-
-def series_rows(by_day):
-    return [{"day": day, **row} for day, merged in sorted(by_day.items()) for row in money_rows(merged)]
+def series_rows(merged, start, end):
+    """Per day in [start, end) with sales or refunds, and per currency."""
+    first, last = start.isoformat(), end.isoformat()
+    return [{"day": day, **row} for day, currencies in sorted((merged.get("days") or {}).items())
+            if first <= day < last for row in money_rows({"currencies": currencies})]
 
 
 def window(day_from, day_to):
@@ -123,23 +112,20 @@ def get_dashboard(user, *, organizer_uid=None, day_from=None, day_to=None):
     start, end = window(day_from, day_to)
     organized = events.organized_events(organizer)
     ids = [event["id"] for event in organized]
-    all_time = read_all_time(ids)
-    days = read_days("organizer_uid", organizer, start, end)
+    sales = read_counters(ids)
     checked_in = count_checked_in(ids)
-    overall, overall_days = {}, {}
+    overall = {}
     rows = []
     for event in organized:
-        merged, by_day = all_time[event["id"]], days.get(event["id"], {})
+        merged = sales[event["id"]]
         merge(overall, merged)
-        for day, counts in by_day.items():
-            merge(overall_days.setdefault(day, {}), counts)
         items = item_rows(merged)
         rows.append({"event_id": event["id"], "title": event["title"], "status": event["status"],
                      "deleted": event.get("deleted_at") is not None, "starts_at": event["starts_at"],
                      "timezone": event["timezone"], "totals": money_rows(merged), "kinds": kind_rows(merged),
                      "ticket_types": [row for row in items if row["kind"] == "ticket"],
-                     "items": [row for row in items if row["kind"] != "ticket"], "series": series_rows(by_day),
+                     "items": [row for row in items if row["kind"] != "ticket"], "series": series_rows(merged, start, end),
                      "checkin": checkin_progress(checked_in[event["id"]], merged)})
     return {"organizer_uid": organizer, "day_from": start, "day_to": end - timedelta(days=1), "as_of": utcnow(),
-            "totals": money_rows(overall), "kinds": kind_rows(overall), "series": series_rows(overall_days),
+            "totals": money_rows(overall), "kinds": kind_rows(overall), "series": series_rows(overall, start, end),
             "checkin": checkin_progress(sum(checked_in.values()), overall), "events": rows}

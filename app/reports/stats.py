@@ -2,7 +2,7 @@
 inventory), and money in and refunded from the sales counters, the same the dashboard shows."""
 from app.events import service as events
 from app.inventory import units
-from app.reports.dashboard import item_rows, money_rows, read_all_time
+from app.reports.dashboard import item_rows, money_rows, read_counters
 from app.timeutil import utcnow
 
 
@@ -12,7 +12,7 @@ def get_event_stats(event_id, user):
     event = events.managed_event(event_id, user)
     now = utcnow()
     ticket_types = events.live_ticket_types(event_id)
-    merged = read_all_time([event_id])[event_id]
+    merged = read_counters([event_id])[event_id]
     currency = ticket_types[0]["currency"] if ticket_types else event.get("currency")
     sold_items = {row["catalog_id"]: row for row in item_rows(merged) if row["kind"] == "ticket"}
     rows = []
