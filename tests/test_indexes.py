@@ -148,17 +148,22 @@ def orders_journey(app, client, owner, make_user, make_event):
         sweep_flights()
 
 
+def bought(client, owner, buyer, event, quantity):
+    """(order, its tickets): the buyer's order of the event's first ticket type, paid at the box office."""
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": quantity}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    return order, client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+
+
 def checkin_journey(client, owner, make_user, make_event):
     """A paid ticket scanned at the door, the offline sync read page by page, an upload and the stats."""
     buyer = make_user()
     starts = utcnow().replace(microsecond=0) + timedelta(hours=1)
     event = make_event(owner, starts_at=starts, ends_at=starts + timedelta(hours=2), ticket_type={"capacity": 3})
-    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
-    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
-                       json={"items": [{"ticket_type_id": general["id"], "quantity": 2}]}).json
-    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
-                        headers=buyer.headers).json
-    tickets = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+    _, tickets = bought(client, owner, buyer, event, 2)
     codes = [client.get(f"/api/v1/tickets/{t['ticket_id']}", headers=buyer.headers).json["code"] for t in tickets]
     door = f"/api/v1/events/{event['id']}"
     scan = client.post(f"{door}/checkins", json={"code": codes[0], "nonce": "index-scan-1"}, headers=owner.headers)
@@ -184,12 +189,7 @@ def back_office_journey(app, client, owner, make_user, make_event):
     organizer and an admin; the dashboard, the exports, a customer's own data and the sales catch-up."""
     buyer, admin = make_user(), make_user(Role.ADMIN)
     event = make_event(owner, ticket_type={"capacity": 5})
-    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
-    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
-                       json={"items": [{"ticket_type_id": general["id"], "quantity": 2}]}).json
-    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
-                        headers=buyer.headers).json
-    tickets = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+    order, tickets = bought(client, owner, buyer, event, 2)
     assert client.post(f"/api/v1/orders/{order['id']}/refunds", json={"ticket_ids": [tickets[0]["ticket_id"]]},
                        headers=owner.headers).status_code == 201
     since, until = (utcnow() - timedelta(days=1)).isoformat(), (utcnow() + timedelta(days=1)).isoformat()

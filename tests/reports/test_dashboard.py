@@ -160,5 +160,6 @@ def test_the_window_and_who_may_see_a_dashboard(client, organizer_sales, make_us
     assert dashboard(client, other)["events"] == []
     assert dashboard(client, admin, organizer_uid=owner.uid)["totals"] == dashboard(client, owner)["totals"]
     assert client.get(f"/api/v1/dashboard?organizer_uid={owner.uid}", headers=other.headers).status_code == 403
+    assert client.get("/api/v1/dashboard?organizer_uid=nobody", headers=admin.headers).status_code == 404
     assert client.get("/api/v1/dashboard?from=2025-02-01&to=2025-01-01", headers=owner.headers).status_code == 422
     assert client.get("/api/v1/dashboard?from=2020-01-01&to=2025-01-01", headers=owner.headers).status_code == 422
