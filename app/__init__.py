@@ -6,7 +6,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, firebase, monitoring, security
+from app import auth, firebase, monitoring, revocations, security
 from app.checkout import kinds
 from app.config import Config, load_config
 from app.errors import register_error_handlers
@@ -17,9 +17,10 @@ from app.logging import configure_logging, init_request_logging
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Packages that connect signal receivers in their __init__: importing them is what wires them,
 # also in a process (the scheduler) that serves none of their routes.
-LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders", "app.reports")
+LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders", "app.concessions", "app.parking",
+             "app.payouts", "app.reports")
 # What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
-LINE_KINDS = ("app.tickets.kind:TicketKind",)
+LINE_KINDS = ("app.tickets.kind:TicketKind", "app.concessions.kind:ConcessionKind", "app.parking.kind:ParkingKind")
 # Twilio posts its webhooks as forms; every other body is JSON.
 FORM_BLUEPRINTS = {"sms_webhooks"}
 
@@ -74,6 +75,7 @@ def create_app(config=None):
     firebase.init_app(app)
     lanes.init_app(app)
     auth.init_app(app)
+    revocations.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
@@ -92,15 +94,19 @@ def create_app(config=None):
 
 
 def _register_blueprints(app):
+    from app import docs
     from app.audit.routes import blp as audit_blp
     from app.checkin.routes import blp as checkin_blp
     from app.checkout.routes import blp as checkout_blp
+    from app.concessions.routes import blp as concessions_blp
     from app.events.routes import blp as events_blp
     from app.notifications.routes import blp as notifications_blp
     from app.notifications.webhooks import blp as sms_webhooks_blp
     from app.orders.routes import blp as orders_blp
     from app.orders.routes import webhooks_blp
+    from app.parking.routes import blp as parking_blp
     from app.payments.routes import blp as payments_blp
+    from app.payouts.routes import blp as payouts_blp
     from app.reports.routes import blp as reports_blp
     from app.tickets.routes import blp as tickets_blp
     from app.users.routes import blp as users_blp
@@ -108,8 +114,10 @@ def _register_blueprints(app):
 
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
                       payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp,
-                      reports_blp):
+                      concessions_blp, parking_blp, payouts_blp, reports_blp):
         api.register_blueprint(blueprint)
+    # Not an API blueprint: its files are no operations of the OpenAPI document.
+    app.register_blueprint(docs.blp)
 
 
 def _register_commands(app):

@@ -2,6 +2,8 @@
 
 Verified claims are cached in-process until the token's ``exp``: a warm
 authenticated request costs a dictionary look-up, not a signature check.
+Tokens of a revoked session (a role change, an erased account) are refused
+by every worker within ``REVOCATION_POLL_SECONDS`` (app.revocations).
 """
 import copy
 import functools
@@ -12,9 +14,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from flask import current_app, g, request
+from flask.sessions import SessionInterface
 
 from app.errors import AppError
 from app.firebase import InvalidIdToken, get_firebase
+from app.revocations import revocation_list
 
 EXTENSION = "token_cache"
 BEARER_DOC = {"security": [{"bearerAuth": []}]}
@@ -71,8 +75,20 @@ class TokenCache:
                 del self._entries[token]
 
 
+class NoSessions(SessionInterface):
+    """The API keeps no session: who calls is the bearer token of each request. Flask's default cookie
+    session would build a signing serializer for every request to find that out."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def init_app(app):
     app.extensions[EXTENSION] = TokenCache()
+    app.session_interface = NoSessions()
 
 
 def token_cache():
@@ -94,6 +110,8 @@ def verify_token(token):
         if claims.get("exp", 0) <= time.time():
             raise _unauthorized("token_expired")
         cache.put(token, claims)
+    if revocation_list().is_revoked(claims):
+        raise _unauthorized("token_revoked")
     return claims
 
 

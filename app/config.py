@@ -81,6 +81,8 @@ class Config:
         # any of them, including ones this app does not use itself.
         self.EMULATOR_HOSTS = {k: v for k, v in environ.items() if k.endswith("_EMULATOR_HOST") and v}
         self.FIREBASE_HTTP_TIMEOUT = _int(environ, "FIREBASE_HTTP_TIMEOUT", 10)
+        # How stale each process's copy of revoked sessions may get (app/revocations.py).
+        self.REVOCATION_POLL_SECONDS = _int(environ, "REVOCATION_POLL_SECONDS", 5)
         # The live feed (app/livefeed) is on when either is set; with only the emulator host, the
         # project's default database name is used as the emulator namespace.
         self.FIREBASE_DATABASE_URL = env("FIREBASE_DATABASE_URL", "")
@@ -91,6 +93,7 @@ class Config:
         self.RATELIMIT_ENABLED = _bool(env("RATELIMIT_ENABLED"), True)
         self.RATELIMIT_DEFAULT = env("RATELIMIT_DEFAULT", "600 per minute")
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "10 per minute")
+        self.RATELIMIT_CHECKIN = env("RATELIMIT_CHECKIN", "600 per minute")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_KEY_PREFIX = "boxoffice-limits"
@@ -116,20 +119,45 @@ class Config:
         # Lanes across hosts (app/inventory/lanes.py): a gunicorn worker's lane lease lasts this long; 0: off.
         self.LANE_LEASE_SECONDS = _int(environ, "LANE_LEASE_SECONDS", 30)
         self.PAYMENT_TTL_SECONDS = _int(environ, "PAYMENT_TTL_SECONDS", 900)
+        # Tries with discount codes that do not exist, per window (app/orders/discount_guesses.py).
+        self.DISCOUNT_GUESSES_PER_BUYER = _int(environ, "DISCOUNT_GUESSES_PER_BUYER", 10)
+        self.DISCOUNT_GUESSES_PER_EVENT = _int(environ, "DISCOUNT_GUESSES_PER_EVENT", 200)
+        self.DISCOUNT_GUESS_WINDOW_SECONDS = _int(environ, "DISCOUNT_GUESS_WINDOW_SECONDS", 900)
         self.CHECKIN_OPENS_MINUTES_BEFORE_START = _int(environ, "CHECKIN_OPENS_MINUTES_BEFORE_START", 240)
+        # Concessions (app/concessions): a stand order nobody accepts within this many seconds of being paid
+        # (or of its event's start, when ordered ahead) is cancelled and refunded.
+        self.CONCESSION_ACCEPT_TIMEOUT_SECONDS = _int(environ, "CONCESSION_ACCEPT_TIMEOUT_SECONDS", 900)
+        # Parking (app/parking): quotes, windows, drive-up sessions, entry and reminders.
+        self.PARKING_QUOTE_TTL_SECONDS = _int(environ, "PARKING_QUOTE_TTL_SECONDS", 300)
+        self.PARKING_MAX_WINDOW_HOURS = _int(environ, "PARKING_MAX_WINDOW_HOURS", 24)
+        self.PARKING_BOOKING_HORIZON_DAYS = _int(environ, "PARKING_BOOKING_HORIZON_DAYS", 365)
+        self.PARKING_SESSION_HOURS = _int(environ, "PARKING_SESSION_HOURS", 12)
+        self.PARKING_ENTRY_EARLY_MINUTES = _int(environ, "PARKING_ENTRY_EARLY_MINUTES", 60)
+        self.PARKING_REMINDER_MINUTES = _int(environ, "PARKING_REMINDER_MINUTES", 30)
         self.STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+        self.STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", "")
         # Refunds (app/orders/refund_queue.py) are sent by the scheduler until the provider confirms them.
         self.REFUND_MAX_ATTEMPTS = _int(environ, "REFUND_MAX_ATTEMPTS", 8)
         self.REFUND_BACKOFF_SECONDS = _int(environ, "REFUND_BACKOFF_SECONDS", 60)
         self.REFUND_BACKOFF_MAX_SECONDS = _int(environ, "REFUND_BACKOFF_MAX_SECONDS", 3600)
+        # Payouts (app/payouts): the default platform fee, and transfers sent by the scheduler like refunds.
+        self.PAYOUT_FEE_BASIS_POINTS = _int(environ, "PAYOUT_FEE_BASIS_POINTS", 500)
+        self.PAYOUT_FEE_FIXED = _int(environ, "PAYOUT_FEE_FIXED", 0)
+        self.PAYOUT_REFUND_PLATFORM_FEE = _bool(env("PAYOUT_REFUND_PLATFORM_FEE"), True)
+        self.PAYOUT_MAX_ATTEMPTS = _int(environ, "PAYOUT_MAX_ATTEMPTS", 8)
+        self.PAYOUT_BACKOFF_SECONDS = _int(environ, "PAYOUT_BACKOFF_SECONDS", 60)
+        self.PAYOUT_BACKOFF_MAX_SECONDS = _int(environ, "PAYOUT_BACKOFF_MAX_SECONDS", 3600)
 
         # Reports (app/reports): counter documents per event and day, and documents per page of a CSV export.
         self.SALES_COUNTER_SHARDS = _int(environ, "SALES_COUNTER_SHARDS", 4)
         self.EXPORT_PAGE_SIZE = _int(environ, "EXPORT_PAGE_SIZE", 500)
 
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+        # Empty: /metrics answers anyone (keep it on an internal network); set: only this bearer token.
+        self.METRICS_TOKEN = env("METRICS_TOKEN", "")
+        self.READINESS_CACHE_SECONDS = _int(environ, "READINESS_CACHE_SECONDS", 5)
 
         self.SCHEDULER_HEARTBEAT_SECONDS = _int(environ, "SCHEDULER_HEARTBEAT_SECONDS", 10)
 
@@ -166,7 +194,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
-        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+        # Swagger UI's files are served by the app itself (app/docs), so the docs work offline.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
 
         for key, value in overrides.items():
             setattr(self, key, value)
@@ -201,6 +230,8 @@ class Config:
                 raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_AUTH_TOKEN")
             if not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-f]{32}", self.TWILIO_FROM):
                 raise ConfigError("SMS_CHANNEL=twilio needs TWILIO_FROM: a number in E.164 or a Messaging Service SID")
+        if not 0 <= self.PAYOUT_FEE_BASIS_POINTS <= 10_000 or self.PAYOUT_FEE_FIXED < 0:
+            raise ConfigError("PAYOUT_FEE_BASIS_POINTS must be 0 to 10000 and PAYOUT_FEE_FIXED at least 0")
 
 
 class DevelopmentConfig(Config):
@@ -263,6 +294,12 @@ class ProductionConfig(Config):
             raise ConfigError("FIREBASE_DATABASE_URL must be an https:// Realtime Database URL")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters")
+        # The console channels write whole messages to the log, and an order confirmation carries ticket codes.
+        if self.EMAIL_CHANNEL != "smtp":
+            raise ConfigError("production needs a real e-mail channel: set SMTP_HOST (EMAIL_CHANNEL=console "
+                              "would write e-mails, ticket codes included, to the log)")
+        if self.PUSH_CHANNEL != "fcm":
+            raise ConfigError("production needs PUSH_CHANNEL=fcm (console would write pushes to the log)")
 
 
 CONFIGS = {

@@ -35,6 +35,7 @@ CATALOGUE = {
     "missing_token": Entry(401, "This endpoint needs 'Authorization: Bearer <Firebase ID token>'."),
     "invalid_token": Entry(401, "The ID token is not valid."),
     "token_expired": Entry(401, "The ID token has expired."),
+    "token_revoked": Entry(401, "This session was revoked (a role change or an erased account); sign in again."),
     "account_deleted": Entry(401, "This account has been deleted."),
     "invalid_credentials": Entry(401, "The e-mail address or password is wrong."),
     "invalid_refresh_token": Entry(401, "The refresh token is not valid; log in again."),
@@ -62,6 +63,7 @@ CATALOGUE = {
     "currency_locked": Entry(409, "The event has sold in its currency; it cannot change."),
     "venue_in_use": Entry(409, "Events still use this venue."),
     "too_many_staff": Entry(409, "The venue has as many staff members as it may."),
+    "too_many_organizers": Entry(409, "The venue admits as many organizers as it may."),
     "too_many_devices": Entry(409, "The account has as many devices as it may."),
     "not_on_sale": Entry(409, "This is not on sale now."),
     "sold_out": Entry(409, "Sold out."),
@@ -74,13 +76,24 @@ CATALOGUE = {
     "wrong_payment_method": Entry(409, "This order is paid through its payment provider."),
     "already_refunded": Entry(409, "Some of these are already refunded."),
     "below_redemptions": Entry(409, "The code has been redeemed more times than that."),
-    "discount_exhausted": Entry(409, "This discount code has been used up."),
     "request_in_progress": Entry(409, "The same request is being processed; try again in a moment.", 1),
     "payment_not_startable": Entry(409, "This order's payment cannot be started now."),
     "checked_in": Entry(409, "A ticket to refund has admitted someone at the door."),
     "phone_taken": Entry(409, "This phone number belongs to another account."),
     "phone_not_verified": Entry(409, "Verify a phone number before turning text messages on."),
     "nonce_reused": Entry(409, "This nonce was already used for another code; send a fresh nonce per scan."),
+    "already_redeemed": Entry(409, "This pickup code was already redeemed."),
+    "already_collected": Entry(409, "The stand already handed this order over."),
+    "too_many_items": Entry(409, "The stand has as many menu items as it may."),
+    "stand_in_use": Entry(409, "The stand still has orders to prepare or hand over."),
+    "lot_inactive": Entry(409, "This parking lot takes no bookings now."),
+    "lot_in_use": Entry(409, "Bookings or parked cars still use this parking lot."),
+    "spaces_in_use": Entry(409, "Spaces are added to a parking lot, never removed or changed."),
+    "quote_expired": Entry(409, "This parking quote has expired; ask for a new one."),
+    "already_parked": Entry(409, "A car with this plate is already parked in this lot."),
+    "settlement_pending": Entry(409, "This parking session's charge is already in an order awaiting payment."),
+    "connect_not_configured": Entry(409, "Payouts through Stripe Connect are not configured here."),
+    "no_payout_account": Entry(409, "Open the party's connected account first."),
     "cannot_disable_self": Entry(409, "Admins cannot disable their own account."),
     "no_password": Entry(409, "This account signs in without a password."),
     # 413, 415
@@ -90,14 +103,17 @@ CATALOGUE = {
     "validation_error": Entry(422, "The request did not pass validation."),
     "idempotency_key_reused": Entry(422, "This Idempotency-Key was used for a different request."),
     "per_order_limit": Entry(422, "More than the per-order limit."),
-    "discount_invalid": Entry(422, "This discount code does not apply."),
-    "discount_not_valid_now": Entry(422, "This discount code is not valid now."),
+    "discount_invalid": Entry(422, "This discount code cannot be used for this order."),
     "amount_not_chargeable": Entry(422, "The payment provider cannot charge this amount in this currency."),
     "invalid_verification_code": Entry(422, "The verification code is wrong."),
     "verification_expired": Entry(422, "This verification has expired or was used; request a new code."),
+    "quote_invalid": Entry(422, "This is not a parking quote this service gave, or it was altered."),
+    "charge_invalid": Entry(422, "This is not a parking charge this service gave, or it was altered."),
+    "outside_opening_hours": Entry(422, "The parking lot is closed for part of this window."),
     # 429
     "rate_limited": Entry(429, "Too many requests; slow down."),
     "sms_limit_reached": Entry(429, "Today's text messages for this account, number or country are used up."),
+    "too_many_discount_guesses": Entry(429, "Too many discount codes that do not exist were tried; try again later."),
     # 5xx
     "internal_error": Entry(500, "Something went wrong on our side."),
     "auth_upstream_error": Entry(502, "The identity service refused the request."),
@@ -146,11 +162,14 @@ def field_error(field, message):
     return AppError("validation_error", details={"fields": {field: [message]}})
 
 
-def _headers(code, status):
+def _headers(code, status, details):
     headers = {}
     entry = CATALOGUE.get(code)
     if entry is not None and entry.retry_after is not None:
         headers["Retry-After"] = str(entry.retry_after)
+    elif "retry_after_seconds" in details:
+        # A wait only the moment knows (the end of a counting window) travels in the details.
+        headers["Retry-After"] = str(details["retry_after_seconds"])
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="boxoffice"'
     return headers
@@ -167,7 +186,7 @@ def error_response(status, code, message, details=None, headers=None):
     }
     response = jsonify(body)
     response.status_code = status
-    for name, value in {**_headers(code, status), **(headers or {})}.items():
+    for name, value in {**_headers(code, status, details or {}), **(headers or {})}.items():
         response.headers[name] = value
     return response
 

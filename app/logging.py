@@ -1,8 +1,8 @@
 """Logging: JSON in production, coloured in development, rotating files in logs/.
 
 Every line carries the request id. A redacting filter masks anything shaped
-like a bearer token, a JWT or a password field, so a careless log call cannot
-leak one.
+like a bearer token, a JWT, a password field or a ticket code, so a careless
+log call cannot leak one.
 """
 import json
 import logging
@@ -25,6 +25,9 @@ _SECRET_PATTERNS = [
                    r"(\"[^\"]*\"|'[^']*'|\S+)"),
         r"\1[redacted]",
     ),
+    # Ticket codes are 111 or more base64url characters (app/tickets/codes.py); refresh tokens and FCM
+    # device tokens are runs that long too. Nothing a log line should show is.
+    (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{100,}"), "[redacted-code]"),
 ]
 
 

@@ -2,10 +2,9 @@
 
 Subclass ``PageOut`` with the list's ``items``; ``app.pagination.page_of`` builds the answer.
 """
-from datetime import UTC
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import UtcDateTime
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -24,18 +23,9 @@ class PageOut(Schema):
         "description": "How many match in all, when with_total was asked and the list can count it; else null."})
 
 
-def storable(moment):
-    """A time Firestore can hold: in UTC it stays within years 1 to 9999."""
-    try:
-        moment.astimezone(UTC)
-    except OverflowError:
-        raise ValidationError("This time is out of range.") from None
-
-
 class CreatedBetweenQuery(PageQuery):
-    created_from = fields.AwareDateTime(data_key="from", validate=storable,
-                                        metadata={"description": "Created at or after."})
-    created_to = fields.AwareDateTime(data_key="to", validate=storable, metadata={"description": "Created before."})
+    created_from = UtcDateTime(data_key="from", metadata={"description": "Created at or after."})
+    created_to = UtcDateTime(data_key="to", metadata={"description": "Created before."})
 
     @validates_schema
     def _range(self, data, **kwargs):

@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 from app.errors import AppError
+from app.timeutil import as_utc
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -42,10 +43,11 @@ def decode_cursor(cursor, types):
         if expected is datetime:
             try:
                 value = datetime.fromisoformat(value["t"])
+                if value.tzinfo is None:
+                    raise ValueError("naive time")
+                value = as_utc(value)
             except (TypeError, KeyError, ValueError):
                 raise _invalid_cursor() from None
-            if value.tzinfo is None:
-                raise _invalid_cursor()
         elif not isinstance(value, expected) or isinstance(value, bool):
             raise _invalid_cursor()
         elif isinstance(value, str) and not _is_utf8(value):

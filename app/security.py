@@ -2,10 +2,10 @@
 from flask import request
 from flask_cors import CORS
 
-# The JSON API never renders HTML; only the interactive docs need scripts and styles (from a CDN).
+# The JSON API never renders HTML; only the interactive docs need scripts and styles, all from this app
+# and none inline (app/docs).
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = ("default-src 'none'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
-            "style-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; img-src 'self' data: https:; "
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; frame-ancestors 'none'")
 EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                    "X-RateLimit-Reset"]

@@ -8,10 +8,12 @@ from harness import write_section
 METHOD = """\
 How it was measured:
 - Each buyer is a thread with its own connection, released with the others by a barrier, POSTing
-  one hold of quantity 1 with its own ID token (new accounts signed up on the Auth emulator). A worker
-  verifies a token the first time it sees it, so mostly in the sell-out, which runs first; the rounds
-  reuse the same buyers. Latency runs from the release to the response, so for ours it includes
-  waiting for one of gunicorn's threads; a loop's latency is one buyer's work, without a queue.
+  one hold of quantity 1 with its own ID token (shaped as the Auth emulator issues them, minted by the
+  benchmark: a hold never looks its account up). A worker verifies a token the first time it sees it,
+  so mostly in the sell-out, which runs first; the rounds reuse the same buyers. The late buyers of the
+  sell-out are released the moment the last unit is held. Latency runs from the release to the
+  response, so for ours it includes waiting for one of gunicorn's threads; a loop's latency is one
+  buyer's work, without a queue.
 - holds/s: successful holds over the time from the release to the last successful answer.
 - Firestore operations: bench/firestore_ops.py wraps the client library's generated RPC methods in
   each gunicorn worker and in each loop process, counting into an in-process tally (a worker hands
@@ -27,7 +29,9 @@ How it was measured:
   buyer's successful request had started. False sold-outs are those answered 409 sold_out, the rest
   503 busy (retries used up).
 - CPU: the kernel's accounting (/proc) of the gunicorn workers, the client process, the loop
-  processes and the Firestore emulator over each run.
+  processes and the Firestore emulator over each run. CPU by part: bench/cpu_parts.py adds, in each
+  worker, the CPU time of the calling thread (time.thread_time) spent in each part, inclusive; the
+  worker's CPU outside requests is its process CPU minus the requests'.
 - Order: warm-up, the sell-out, the rounds, the buckets. The emulator answers a count query by scanning
   the whole collection, not an index (measured once by hand: 19 ms of emulator CPU per count of 500
   live claims among no others, 91 ms among 10,000 others), so the sell-out's sold-out answers come
@@ -35,6 +39,15 @@ How it was measured:
   the matching claims.
 - App settings: HOLD_TTL_SECONDS=600 (nothing expires during a run), MAX_ACTIVE_HOLDS_PER_EVENT=3,
   rate limits off, LOG_LEVEL=WARNING, no live feed (no FIREBASE_DATABASE_URL), no Idempotency-Key."""
+
+
+PARTS = (("request", "the WSGI request (all below but 'outside requests')"),
+         ("token", "  ID-token check"), ("hooks", "  before/after-request hooks (request id, logging, metrics, "
+                                                "security headers, JSON body check)"),
+         ("framework", "  Flask and flask-smorest: routing, parsing the body, dumping the answer"),
+         ("service", "  place_hold"), ("firestore", "    Firestore client calls"),
+         ("readcache", "    catalogue reads from the cache (Redis)"), ("service logic", "    the rest of the service"),
+         ("outside requests", "outside requests: gunicorn's HTTP, gRPC's threads"))
 
 
 def _median(runs, key):
@@ -105,6 +118,9 @@ def report(results, args, target):
         f"{cpu['transaction']:.1f} ms, raw batch loop {cpu['raw']:.1f} ms; with every CPU busy, throughput follows "
         f"it. Ours sent {_median(ours, 'rpcs_per_hold'):.2f} RPCs per hold, the transaction loop "
         f"{_median(transaction, 'rpcs_per_hold'):.2f}, the batch loop {_median(raw, 'rpcs_per_hold'):.2f}.", "",
+        "Worker CPU ms per hold by part, ours (median of the rounds):", "",
+        "| part | CPU ms / hold |", "|---|---:|",
+        *(f"| {label} | {statistics.median(r['parts'][key] for r in ours):.2f} |" for key, label in PARTS), "",
         f"### Sell-out: {sellout['buyers']} buyers at once for {args.capacity} units", "",
         "| holds | refused | holds/s until sold out | last answer after | hold p50 / p99 ms | "
         "sold-out answer p50 / p99 ms | RPCs / request | docs read / request | oversold | false sold-outs | "
@@ -117,6 +133,10 @@ def report(results, args, target):
         f"{reads(sellout['ops']) / sellout['buyers']:.1f} | {sellout['audit']['oversold']} | "
         f"{sellout['false_sold_outs']} | {sellout['refused_while_free']} | {sellout['remaining']} | "
         f"{sellout['cpu']['app']:.1f} + {sellout['cpu']['client']:.1f} + {sellout['cpu']['emulator']:.1f} |", "",
+        *([f"{sellout['late']['buyers']} late buyers released the moment the last unit was held, while the crowd "
+           f"was still being answered ({', '.join(sellout['late']['answers'])}): "
+           f"p50 **{sellout['late']['p50']:.0f} ms**, p99 {sellout['late']['p99']:.0f} ms.", ""]
+          if sellout.get("late") else []),
         f"Five more buyers afterwards, one at a time on the idle server ({', '.join(late['answers'])}): "
         f"{late['ms']:.0f} ms each (median), {late['rpcs']:.1f} RPCs and {late['reads']:.0f} documents read per "
         "request.", "",

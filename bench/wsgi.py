@@ -1,9 +1,10 @@
 """The real app plus a bare hello endpoint, served by gunicorn for the benchmarks only.
 
 With BENCH_COUNT_FIRESTORE set, every worker counts its Firestore calls
-(bench/firestore_ops.py) and hands them every 0.1 s to a Prometheus counter
-that /api/v1/metrics sums over the workers, so a benchmark can diff it around
-a run.
+(bench/firestore_ops.py), and with BENCH_CPU_PARTS the CPU its threads spend in
+each part of a hold (bench/cpu_parts.py); both hand them every 0.1 s to
+Prometheus counters that /api/v1/metrics sums over the workers, so a benchmark
+can diff them around a run.
 """
 import os
 
@@ -18,6 +19,13 @@ if os.environ.get("BENCH_COUNT_FIRESTORE"):
 
     firestore_ops.install_in_worker(
         Counter("bench_firestore_ops", "Firestore calls and documents seen by the counting shim", ["kind"]))
+
+if os.environ.get("BENCH_CPU_PARTS"):
+    from prometheus_client import Counter
+
+    from bench import cpu_parts
+
+    cpu_parts.install_in_worker(app, Counter("bench_cpu_seconds", "CPU of each part of a hold", ["part"]))
 
 
 @app.get("/bench/hello")

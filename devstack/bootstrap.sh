@@ -89,4 +89,18 @@ if ! command -v redis-server >/dev/null; then
     fi
 fi
 command -v redis-server >/dev/null && say "redis-server: ok"
+
+# --- Chromium (the tests check the interactive docs in a real browser, offline) ----------------------
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing chromium with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        { apt-get update -q && apt-get install -y -q chromium; } || die "apt-get install chromium failed (see above)"
+    else
+        say "chromium not found and not installing it (needs root and apt-get): install it yourself, e.g."
+        say "    sudo apt-get install chromium"
+        say "(the API runs without it; make test needs it for the offline docs test)"
+    fi
+fi
+command -v chromium >/dev/null && say "chromium: ok"
 say "ready"

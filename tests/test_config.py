@@ -22,7 +22,8 @@ def service_account(tmp_path):
 @pytest.fixture
 def good_env(service_account, tmp_path):
     return {"FIREBASE_PROJECT_ID": "boxoffice-prod", "FIREBASE_CREDENTIALS": service_account,
-            "FIREBASE_WEB_API_KEY": "web-key", "SECRET_KEY": "x" * 40, "LOG_DIR": str(tmp_path)}
+            "FIREBASE_WEB_API_KEY": "web-key", "SECRET_KEY": "x" * 40, "LOG_DIR": str(tmp_path),
+            "SMTP_HOST": "smtp.example.test"}
 
 
 @pytest.mark.parametrize("variable", ["FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
@@ -42,6 +43,23 @@ def test_production_refuses_to_start_without_required_settings(good_env, missing
     environ = {k: v for k, v in good_env.items() if k != missing}
     with pytest.raises(ConfigError, match=message):
         create_app(ProductionConfig(environ=environ))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"SMTP_HOST": ""}, "SMTP_HOST"),
+    ({"EMAIL_CHANNEL": "console"}, "SMTP_HOST"),
+    ({"PUSH_CHANNEL": "console"}, "PUSH_CHANNEL=fcm"),
+])
+def test_production_refuses_channels_that_write_messages_to_the_log(good_env, change, message):
+    # An order confirmation carries the ticket codes: written to the log, anyone reading it could get in.
+    with pytest.raises(ConfigError, match=message):
+        create_app(ProductionConfig(environ={**good_env, **change}))
+
+
+def test_production_takes_smtp_and_fcm(good_env):
+    config = ProductionConfig(environ=good_env)
+    config.validate()
+    assert (config.EMAIL_CHANNEL, config.PUSH_CHANNEL) == ("smtp", "fcm")
 
 
 def test_production_refuses_a_credentials_file_that_does_not_exist(good_env):

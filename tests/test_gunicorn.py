@@ -34,7 +34,7 @@ def start_master(tmp_path, **env):
             try:
                 if requests.get(f"{base}/health/ready", timeout=30).status_code == 200:
                     return proc, base
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not come up"
             time.sleep(0.2)

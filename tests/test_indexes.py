@@ -25,18 +25,24 @@ from google.cloud.firestore_v1.types import StructuredQuery
 from app.auth import Role
 from app.events import lifecycle
 from app.checkout.service import expire_holds
+from app.concessions.queue import cancel_unaccepted_orders
 from app.orders.cancellation import settle_cancelled_events
 from app.orders.refund_queue import send_refunds
+from app.notifications.reminders import send_parking_reminders
 from app.orders.unpaid import expire_orders
+from app.parking.sessions import flag_overdue_sessions
+from app.payouts.repair import repair_bookings
+from app.payouts.transfers import send_payouts
 from app.reports.counters import catch_up_sales
 from app.singleflight import sweep_flights
 from app.timeutil import utcnow
+from tests.parking.conftest import make_garage, slot_start  # noqa: F401  (the fixture)
 
 INDEXES = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
-# An "in" filter is served as one equality query per value, merged.
+# "in" is a disjunction of equalities: Firestore serves it with the indexes an equality would use.
 EQUALITY = {StructuredQuery.FieldFilter.Operator.EQUAL: "ASCENDING",
-            StructuredQuery.FieldFilter.Operator.ARRAY_CONTAINS: "CONTAINS",
-            StructuredQuery.FieldFilter.Operator.IN: "ASCENDING"}
+            StructuredQuery.FieldFilter.Operator.IN: "ASCENDING",
+            StructuredQuery.FieldFilter.Operator.ARRAY_CONTAINS: "CONTAINS"}
 
 
 def shape(query):
@@ -218,7 +224,86 @@ def back_office_journey(app, client, owner, make_user, make_event):
         catch_up_sales()
 
 
-def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, monkeypatch):
+def concessions_journey(app, bar, make_user):
+    """A stand's lists and menu, a scarf and a burger delivered to a seat, the queue worked through, the stats,
+    the job that cancels orders nobody accepted, a refused deletion and the stands closed with their event."""
+    buyer = make_user()
+    venue_id = bar.shop.sale.event["venue_id"]
+    for user in (None, bar.owner):
+        bar.call("GET", f"/venues/{venue_id}/stands", user, 200)
+    bar.call("GET", f"/events/{bar.shop.id}/stands", None, 200)
+    bar.call("GET", f"/stands/{bar.id}/items", None, 200)
+    bar.menu()
+    seat = bar.shop.sale.hold(buyer, seats=["stalls:A:1"]).json
+    bar.shop.mark_paid(bar.owner, bar.shop.order(buyer, seat["id"]).json["id"])
+    delivered = {"method": "seat", "seat": "stalls:A:1"}
+    stand_order = bar.order_up(buyer, bar.line("scarf", fulfilment=delivered), bar.burger(fulfilment=delivered))
+    waiting = bar.order_up(buyer, bar.burger())
+    for query in ({}, {"state": "received"}):
+        bar.queue(bar.staff, **query)
+    for state in ("preparing", "ready"):
+        bar.move(bar.staff, stand_order["id"], state)
+    bar.redeem(bar.staff, code=stand_order["pickup_code"])
+    bar.call("GET", f"/stands/{bar.id}/stats", bar.owner, 200, query_string={"event_id": bar.shop.id})
+    bar.call("DELETE", f"/stands/{bar.id}", bar.owner, 409)
+    bar.move(bar.staff, waiting["id"], "cancelled")
+    with app.app_context():
+        cancel_unaccepted_orders()
+    bar.call("POST", f"/events/{bar.shop.id}/cancel", bar.owner, 200)
+
+
+def parking_journey(app, client, make_garage, make_user):
+    """A lot listed, quoted, booked, paid, scanned in and out by pass and plate, a drive-up started, listed, ended
+    and settled, the lot's stats, the buyer's passes, the scheduler's parking jobs and a refused deletion."""
+    garage = make_garage()
+    buyer = make_user()
+    venue_lots = f"/api/v1/venues/{garage.lot['venue_id']}/parking-lots"
+    assert client.get(venue_lots).status_code == client.get(venue_lots, headers=garage.owner.headers).status_code == 200
+    start = slot_start()
+    window = {"from": start.isoformat(), "to": (start + timedelta(hours=2)).isoformat()}
+    assert client.get(f"{garage.path}/availability", query_string=window).status_code == 200
+    booked = garage.pass_of(garage.paid(buyer, plate="IX 1"), buyer)
+    assert garage.scan("entry", plate="IX1")["result"] == "ok"
+    assert garage.scan("exit", code=booked["code"])["result"] == "ok"
+    session = client.post(f"{garage.path}/sessions", json={"plate": "IX 2", "event_id": garage.event["id"]},
+                          headers=garage.staff.headers).json
+    for state in ("", "?state=open", "?state=flagged"):
+        assert client.get(f"{garage.path}/sessions{state}", headers=garage.staff.headers).status_code == 200
+    assert garage.scan("exit", plate="IX2")["result"] == "ok"
+    assert client.get(f"/api/v1/parking-sessions/{session['id']}", headers=garage.staff.headers).status_code == 200
+    assert client.get(f"{garage.path}/stats", headers=garage.owner.headers).status_code == 200
+    assert client.get("/api/v1/parking-passes", headers=buyer.headers).status_code == 200
+    assert client.delete(garage.path, headers=garage.owner.headers).status_code == 409
+    with app.app_context():
+        flag_overdue_sessions()
+        send_parking_reminders()
+
+
+def payouts_journey(app, client, owner, make_user, make_event):
+    """A paid order split, the ledger and reports read every way, the transfer lists and the payout sweep."""
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    event = make_event(owner, ticket_type={"capacity": 2})
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": 1}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    assert client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).status_code == 200
+    party = f"organizer:{owner.uid}"
+    for query in ({"party_id": party}, {"order_id": order["id"]}, {"party_id": party, "order_id": order["id"]}, {}):
+        assert client.get("/api/v1/payouts/ledger", query_string=query, headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/payouts/reports", headers=admin.headers).status_code == 200
+    for query in ("", "?state=held"):
+        assert client.get(f"/api/v1/admin/payouts/transfers{query}", headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/payouts/split-rules?kind=ticket", headers=admin.headers).status_code == 200
+    with app.app_context():
+        send_payouts()
+        repair_bookings()
+
+
+def test_every_query_has_an_index(app, client, make_user, make_venue, make_event, make_ticket_type, make_bar,
+                                  make_garage, monkeypatch):
     recorded = []
     stream, aggregate = Query.stream, AggregationQuery.get
 
@@ -256,6 +341,9 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     inventory_journey(app, client, owner, make_user, make_event, make_ticket_type)
     orders_journey(app, client, owner, make_user, make_event)
     checkin_journey(client, owner, make_user, make_event)
+    concessions_journey(app, make_bar(seated=True), make_user)
+    parking_journey(app, client, make_garage, make_user)
+    payouts_journey(app, client, owner, make_user, make_event)
     back_office_journey(app, client, owner, make_user, make_event)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]

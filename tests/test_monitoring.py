@@ -1,3 +1,12 @@
+"""Health, readiness, metrics and the docs page."""
+from datetime import timedelta
+
+import time_machine
+
+from app.timeutil import utcnow
+from tests.test_outage import CuttableProxy
+
+
 def test_health_answers_without_dependencies(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
@@ -32,3 +41,29 @@ def test_openapi_document_and_interactive_docs_are_served(client):
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.get_data(as_text=True)
+
+
+def test_readiness_is_checked_once_per_interval_not_per_request(make_app, stack, monkeypatch):
+    # Through a proxy the test can cut: while the answer is reused, Firestore is not asked at all.
+    proxy = CuttableProxy(stack.firestore_host)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{proxy.port}")
+    try:
+        app = make_app(FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{proxy.port}", FIRESTORE_TIMEOUT_SECONDS=2)
+        client = app.test_client()
+        assert client.get("/api/v1/health/ready").status_code == 200
+        proxy.cut()
+        assert [client.get("/api/v1/health/ready").status_code for _ in range(5)] == [200] * 5
+        later = utcnow() + timedelta(seconds=app.config["READINESS_CACHE_SECONDS"] + 1)
+        with time_machine.travel(later, tick=True):
+            response = client.get("/api/v1/health/ready")
+        assert response.status_code == 503 and response.json["error"]["details"]["checks"]["firestore"] == "unreachable"
+    finally:
+        proxy.close()
+
+
+def test_metrics_can_be_closed_to_all_but_a_token(make_app):
+    client = make_app(METRICS_TOKEN="scrape-secret-0123456789").test_client()
+    assert client.get("/api/v1/metrics").status_code == 401
+    assert client.get("/api/v1/metrics", headers={"Authorization": "Bearer guessed"}).status_code == 401
+    scraped = client.get("/api/v1/metrics", headers={"Authorization": "Bearer scrape-secret-0123456789"})
+    assert scraped.status_code == 200 and "boxoffice_http_requests_total" in scraped.get_data(as_text=True)

@@ -75,6 +75,9 @@ def prod_app(signing, tmp_path):
     environ = {
         "FIREBASE_PROJECT_ID": PROJECT, "FIREBASE_CREDENTIALS": str(account), "FIREBASE_WEB_API_KEY": "k",
         "SECRET_KEY": "s" * 40, "FIREBASE_ID_TOKEN_CERTS_URL": signing["url"], "LOG_DIR": str(tmp_path),
+        "SMTP_HOST": "127.0.0.1",
+        # No Firestore answers here: the first revocation read gives up at once and requests go on.
+        "FIRESTORE_TIMEOUT_SECONDS": "1",
     }
     return create_app(ProductionConfig(environ=environ))
 

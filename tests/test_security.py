@@ -10,9 +10,10 @@ def test_every_response_carries_security_headers(client):
     assert "Strict-Transport-Security" not in client.get("/api/v1/health").headers
 
 
-def test_the_docs_page_may_load_its_scripts(client):
+def test_the_docs_page_may_load_only_its_own_scripts_and_styles(client):
     policy = client.get("/api/v1/docs").headers["Content-Security-Policy"]
-    assert "script-src 'self' https://cdn.jsdelivr.net" in policy
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy
+    assert "unsafe-inline" not in policy and "https:" not in policy
 
 
 def test_authenticated_answers_are_not_cached_by_intermediaries(client, make_user):

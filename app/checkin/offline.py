@@ -13,13 +13,17 @@ the overlap are sent again, and a scanner applies items as upserts by ticket
 id. Nothing committed within SYNC_OVERLAP of its stamp is missed.
 
 Uploads carry each scan's original time; they are judged like online scans
-(same result codes, same nonce idempotency) in the order they happened. When
+(same result codes, same nonce idempotency) in the order they happened. That
+time is bounded on both sides, within a scanner's clock drift (CLOCK_SKEW):
+not after the upload, and not before the ticket's code was issued, so a
+backdated scan cannot slip a refunded ticket in "before" its refund. When
 two scanners admitted the same ticket, the later upload's scan is recorded as
 a conflict with both scans, not refused: the person is inside either way.
 """
 import base64
 import binascii
 import json
+import re
 from datetime import datetime, timedelta
 
 from google.cloud.firestore_v1 import FieldFilter
@@ -28,11 +32,11 @@ from app.checkin import service
 from app.errors import AppError
 from app.firebase import db
 from app.tickets import service as tickets
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 
 SYNC_OVERLAP = timedelta(seconds=30)
-CLOCK_SKEW = timedelta(minutes=5)
 FEEDS = ("tickets", "checkins")
+TICKET_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _invalid_cursor():
@@ -55,18 +59,23 @@ def _parse_time(value):
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError("naive time")
-    return moment
+    return as_utc(moment)
 
 
 def _decode(text):
+    """The cursor's horizon and feed positions, each checked before it reaches a Firestore query."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         feeds = {}
         for name in FEEDS:
             since, after, done = payload[name]
-            if not (after is None or isinstance(after, str)) or not isinstance(done, bool):
+            since = _parse_time(since)
+            # Both feeds page by ticket id (a check-in entry is named after its ticket).
+            if not (after is None or (isinstance(after, str) and TICKET_ID.fullmatch(after))):
+                raise ValueError("bad position")
+            if (after is not None and since is None) or not isinstance(done, bool):
                 raise ValueError("bad feed")
-            feeds[name] = (_parse_time(since), after, done)
+            feeds[name] = (since, after, done)
         return {"h": _parse_time(payload["h"]), "feeds": feeds}
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise _invalid_cursor() from None
@@ -119,7 +128,7 @@ def upload_offline_scans(event_id, user, *, scans):
     """Record scans made offline, oldest first; per-scan results in the order sent, and the conflicts."""
     event = service.require_door(event_id, user)
     now = utcnow()
-    if late := [s["nonce"] for s in scans if s["scanned_at"] > now + CLOCK_SKEW]:
+    if late := [s["nonce"] for s in scans if s["scanned_at"] > now + service.CLOCK_SKEW]:
         raise AppError("validation_error",
                        details={"fields": {"scans": [f"Scanned in the future: {nonce}." for nonce in late]}})
     if len({s["nonce"] for s in scans}) != len(scans):

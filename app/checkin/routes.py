@@ -1,17 +1,29 @@
-from flask import g
+from flask import current_app, g
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from app.auth import login_required
+from app.auth import load_user, login_required
 from app.checkin import offline, service, stats
-from app.checkin.schemas import (CheckinIn, CheckinKeyOut, CheckinOut, OfflineUploadIn, OfflineUploadOut, CheckinStatsOut,
-                                 CheckinSyncOut, CheckinSyncQuery)
+from app.checkin.schemas import (CheckinIn, CheckinKeyOut, CheckinOut, CheckinStatsOut, CheckinSyncOut,
+                                 CheckinSyncQuery, OfflineUploadIn, OfflineUploadOut)
+from app.extensions import limiter
 
 blp = Blueprint("checkin", __name__, url_prefix="/api/v1",
                 description="Check-in at the gate: online scans, offline sync and upload, stats")
 
 
+def _scanner():
+    """Scanners at a stadium's gates share one NAT address: each staff member is counted, not the address."""
+    user = load_user()
+    return f"uid:{user.uid}" if user else get_remote_address()
+
+
+scanner_limit = limiter.limit(lambda: current_app.config["RATELIMIT_CHECKIN"], key_func=_scanner)
+
+
 @blp.route("/events/<event_id>/checkins", methods=["POST"])
+@scanner_limit
 @login_required
 @blp.arguments(CheckinIn)
 @blp.response(200, CheckinOut)
@@ -27,6 +39,7 @@ def create_checkin(data, event_id):
 
 
 @blp.route("/events/<event_id>/checkins/offline", methods=["POST"])
+@scanner_limit
 @login_required
 @blp.arguments(OfflineUploadIn)
 @blp.response(200, OfflineUploadOut)
@@ -36,6 +49,7 @@ def upload_offline_checkins(data, event_id):
 
 
 @blp.route("/events/<event_id>/checkins/stats", methods=["GET"])
+@scanner_limit
 @login_required
 @blp.response(200, CheckinStatsOut)
 def get_checkin_stats(event_id):
@@ -44,6 +58,7 @@ def get_checkin_stats(event_id):
 
 
 @blp.route("/events/<event_id>/checkin-key", methods=["GET"])
+@scanner_limit
 @login_required
 @blp.response(200, CheckinKeyOut)
 def get_checkin_key(event_id):
@@ -52,6 +67,7 @@ def get_checkin_key(event_id):
 
 
 @blp.route("/events/<event_id>/checkin-sync", methods=["GET"])
+@scanner_limit
 @login_required
 @blp.arguments(CheckinSyncQuery, location="query", unknown=RAISE)
 @blp.response(200, CheckinSyncOut)

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from app.fields import UtcDateTime
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 NONCE = validate.Regexp(r"^[A-Za-z0-9_-]{8,128}$", error="8 to 128 letters, digits, '-' or '_'; unique per scan.")
@@ -16,7 +17,7 @@ class CheckinIn(Schema):
 
 
 class OfflineScanIn(CheckinIn):
-    scanned_at = fields.AwareDateTime(required=True, metadata={"description": "When the scanner scanned it."})
+    scanned_at = UtcDateTime(required=True, metadata={"description": "When the scanner scanned it."})
 
 
 class OfflineUploadIn(Schema):
@@ -48,7 +49,9 @@ class CheckinOut(Schema):
     ticket = fields.Nested(CheckinTicketBrief, allow_none=True)
     first_checkin = fields.Nested(FirstCheckin, allow_none=True, metadata={
         "description": "already_checked_in, re-entries and conflicts: when and at which gate it was first admitted."})
-    reason = fields.String(allow_none=True, metadata={"description": "void: refunded, event_cancelled or unknown_ticket"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "void: refunded, event_cancelled, unknown_ticket, or backdated (an offline scan dated "
+                       "before the ticket was issued)"})
     opens_at = fields.DateTime(allow_none=True, metadata={"description": "not_valid_yet: when check-in opens."})
     reentry = fields.Boolean()
     conflict = fields.Boolean(metadata={"description": "An offline scan of a ticket that was already admitted."})

@@ -43,6 +43,8 @@ ENTRIES = "checkin_entries"
 SCANS = "checkin_scans"
 COUNTERS = "checkin_counters"
 COUNTER_SHARDS = 8
+# How far a scanner's clock may be off: offline scans are dated by it.
+CLOCK_SKEW = timedelta(minutes=5)
 
 _public_keys = {}
 _public_keys_lock = threading.Lock()
@@ -155,6 +157,9 @@ def _void_reason(event, ticket, scanned_at):
         return "event_cancelled"
     if ticket is None:
         return "unknown_ticket"
+    # No scanner could read a code before it was issued: the scan was backdated, maybe to before a refund.
+    if scanned_at + CLOCK_SKEW < ticket["created_at"]:
+        return "backdated"
     # A ticket voided after an offline scanner admitted it was valid at the door.
     if ticket["state"] != tickets.TicketState.VALID and (ticket.get("voided_at") or scanned_at) <= scanned_at:
         return "refunded"

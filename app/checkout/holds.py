@@ -108,15 +108,15 @@ def _replay(hold_id, buyer_uid, fingerprint):
     return view(hold)
 
 
-def _plan(event, lines, now):
+def _plan(event, lines, now, buyer_uid):
     """[Line] for the requested lines, each kind planning its own, after every rule that needs no write."""
-    if event["status"] != events.EventStatus.PUBLISHED:
+    if not kinds.open_for_sale(event, {line["kind"] for line in lines}):
         raise AppError("event_not_on_sale", f"The event is {event['status']}.", details={"status": event["status"]})
     by_kind = {}
     for line in lines:
         by_kind.setdefault(line["kind"], []).append({k: v for k, v in line.items() if k != "kind"})
     plan = [planned for name, requests in by_kind.items()
-            for planned in kinds.get_kind(name).plan(event, requests, now)]
+            for planned in kinds.get_kind(name).plan(event, requests, now, buyer_uid=buyer_uid)]
     if len({line.currency for line in plan}) > 1:
         raise AppError("validation_error", "A hold is paid in one currency.",
                        details={"fields": {"items": ["These lines are priced in different currencies."]}})
@@ -223,7 +223,7 @@ def place_hold(event_id, buyer_uid, *, lines, idempotency_key=None):
 
     now = utcnow()
     event = events.get_event(event_id)
-    plan = _plan(event, lines, now)
+    plan = _plan(event, lines, now, buyer_uid)
     tax_rates = venues.get_venue(event["venue_id"]).get("tax_rates") or {}
     expires_at = now + timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
 

@@ -14,6 +14,16 @@ work on lines without naming a kind; what differs between kinds sits behind
   ``StagedTransaction``, so a kind may read after another kind wrote;
 - ``describe`` says what the buyer got, for the order and its e-mail.
 
+A kind may also say ``settles_after_event = True``: its lines are paid for
+what was used at an event (a drive-up's parking time), so they are held and
+ordered for an event that has completed too; everything else is sold only
+while its event is published.
+
+A line's claims are dealt to its units evenly, in order: one claim per unit
+for a ticket, and for a parking space one per time slot of its window, all
+held by its one unit, so whatever happens to the unit (sold, released,
+refunded) happens to all of them.
+
 Claims on inventory units are the checkout's business: a kind only chooses
 them, and the checkout creates, hands on, sells and releases them.
 """
@@ -23,6 +33,7 @@ from typing import Protocol, runtime_checkable
 from flask import current_app
 
 from app.errors import AppError
+from app.events.service import EventStatus
 
 EXTENSION = "line_kinds"
 
@@ -64,9 +75,10 @@ class LineKind(Protocol):
     # The marshmallow schema of one requested line of this kind (its fields besides "kind").
     line_schema: type
 
-    def plan(self, event, requests, now) -> list:
+    def plan(self, event, requests, now, *, buyer_uid) -> list:
         """Check the requested lines (as ``line_schema`` loaded them) against the catalogue: ``[Line]``.
-        Raise AppError for anything a buyer can fix (unknown item, not on sale, over a limit)."""
+        Raise AppError for anything a buyer can fix (unknown item, not on sale, over a limit). ``buyer_uid``
+        is whose hold it is, for what depends on the buyer (a delivery to a seat of theirs)."""
 
     def pick(self, line, attempts, now, flight) -> dict:
         """{claim id: (pool id, unit)} to claim in this attempt; {} for a line without stock."""
@@ -87,6 +99,16 @@ class LineKind(Protocol):
 
     def describe(self, order, line, units) -> list:
         """For each unit ``{"label": ..., "code": ... or None}``: what the buyer shows or redeems."""
+
+
+def open_for_sale(event, kind_names):
+    """Whether a hold of lines of these kinds may be placed or ordered for ``event`` now."""
+    if event is None:
+        return False
+    if event["status"] == EventStatus.PUBLISHED:
+        return True
+    return event["status"] == EventStatus.COMPLETED and all(
+        getattr(registered().get(name), "settles_after_event", False) for name in kind_names)
 
 
 def register(app, kind):

@@ -6,6 +6,18 @@ DEFAULT_KIND = "ticket"
 MINOR_UNITS = {"description": "Minor units of the currency (cents for EUR)."}
 
 
+_line_schemas = {}
+
+
+def _line_schema(kind):
+    """One instance of each kind's line schema: marshmallow schemas load concurrently, and building one costs
+    more than loading a line."""
+    schema = _line_schemas.get(kind.line_schema)
+    if schema is None:
+        schema = _line_schemas[kind.line_schema] = kind.line_schema()
+    return schema
+
+
 class LineIn(fields.Dict):
     """One requested line: ``{"kind": ..., the kind's own fields}``; a line without a kind is a ticket line."""
 
@@ -21,7 +33,7 @@ class LineIn(fields.Dict):
         kind = kinds.registered().get(name) if isinstance(name, str) else None
         if kind is None:
             raise ValidationError({"kind": [f"Not sold here; choose one of: {', '.join(sorted(kinds.registered()))}."]})
-        return {"kind": name, **kind.line_schema().load({k: v for k, v in value.items() if k != "kind"})}
+        return {"kind": name, **_line_schema(kind).load({k: v for k, v in value.items() if k != "kind"})}
 
 
 class HoldCreate(Schema):
@@ -38,7 +50,7 @@ class HoldCreate(Schema):
     def _lines(self, data, **kwargs):
         lines = list(data.get("items") or [])
         if data.get("seats"):
-            lines.append({"kind": DEFAULT_KIND, **kinds.get_kind(DEFAULT_KIND).line_schema().load(
+            lines.append({"kind": DEFAULT_KIND, **_line_schema(kinds.get_kind(DEFAULT_KIND)).load(
                 {"seats": data["seats"]})})
         return {"lines": lines}
 

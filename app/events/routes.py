@@ -26,7 +26,7 @@ def list_events(args):
 @blp.arguments(EventIn)
 @blp.response(201, EventOut)
 def create_event(data):
-    """Create a draft event at a venue; the caller becomes its organizer"""
+    """Create a draft event at a venue you own or are admitted to (or as an admin); you become its organizer"""
     return service.create_event(g.user, **data)
 
 

@@ -2,6 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.events.service import EventStatus
 from app.events.ticket_types import TicketKind
+from app.fields import UtcDateTime
 from app.money import CURRENCIES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.timeutil import is_time_zone
@@ -32,8 +33,8 @@ class EventPatch(Schema):
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=5000))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
     timezone = fields.String(validate=_time_zone,
                              metadata={"description": "IANA time zone the event is shown in."})
     reminder_offsets_minutes = fields.List(
@@ -51,8 +52,8 @@ class EventIn(EventPatch):
     venue_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
     timezone = fields.String(required=True, validate=_time_zone)
 
 
@@ -83,8 +84,8 @@ class EventQuery(Schema):
     city = fields.String(validate=validate.Length(min=1, max=100))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     organizer = fields.String(validate=validate.Length(min=1, max=128), metadata={"description": "Organizer uid."})
-    starts_from = fields.AwareDateTime(data_key="from", metadata={"description": "Events starting at or after."})
-    starts_to = fields.AwareDateTime(data_key="to", metadata={"description": "Events starting before."})
+    starts_from = UtcDateTime(data_key="from", metadata={"description": "Events starting at or after."})
+    starts_to = UtcDateTime(data_key="to", metadata={"description": "Events starting before."})
     status = fields.String(load_default=EventStatus.PUBLISHED.value,
                            validate=validate.OneOf([s.value for s in EventStatus]),
                            metadata={"description": "Other than published: only with organizer=<your uid>, "
@@ -118,8 +119,8 @@ class TicketTypePatch(Schema):
         "description": "Booking fee per ticket, in minor units, added to the price (untaxed)."})
     tax_category = fields.String(validate=TAX_CATEGORY, metadata={
         "description": "Which of the venue's tax rates applies; default 'ticket'."})
-    sales_starts_at = fields.AwareDateTime(allow_none=True)
-    sales_ends_at = fields.AwareDateTime(allow_none=True,
+    sales_starts_at = UtcDateTime(allow_none=True)
+    sales_ends_at = UtcDateTime(allow_none=True,
                                          metadata={"description": "Default and latest: the event's start."})
 
     @validates_schema

@@ -211,6 +211,8 @@ def create_event(user, *, venue_id, title, category, starts_at, ends_at, timezon
         venue = venues.get_venue(venue_id)
     except AppError:
         raise field_error("venue_id", "No such venue.") from None
+    if not venues.can_host_events(user, venue_id):
+        raise AppError("forbidden", "Events at a venue are created by its owner, organizers it admits, and admins.")
     _check_times(starts_at, ends_at, starts_changed=True)
     ref = event_ref(event_id) if event_id else db().collection(EVENTS).document()
     now = utcnow()

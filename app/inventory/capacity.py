@@ -47,11 +47,11 @@ def resize_numbered(transaction, pool_id, scope, *, unit_count, capacity, new_ca
         for snapshot in free:
             transaction.set(snapshot.reference, _retired_claim(pool_id, by_id[snapshot.id], now))
     elif change > 0:
+        soldout.mark_released(transaction, [pool_id])
         restored = retired[:change]
         for unit in restored:
             transaction.delete(units.unit_ref(units.unit_id(scope, unit)))
         unit_count += change - len(restored)
-        soldout.mark_released(transaction, [pool_id])
     return {"capacity": new_capacity, "unit_count": unit_count}
 
 
@@ -66,14 +66,14 @@ def resize_named(transaction, pool_id, scope, old_units, new_units):
     if taken:
         raise AppError("seats_taken", "Seats in the sections being removed are held or sold.",
                        details={"seats": taken})
+    if joining:
+        soldout.mark_released(transaction, [pool_id])
     for snapshot in snapshots:
         unit = unit_of[snapshot.id]
         if unit in leaving:
             transaction.set(snapshot.reference, _retired_claim(pool_id, unit, now))
         elif snapshot.exists and snapshot.get("state") == UnitState.RETIRED:
             transaction.delete(snapshot.reference)
-    if joining:
-        soldout.mark_released(transaction, [pool_id])
 
 
 def restore_retired(transaction, pool_id):

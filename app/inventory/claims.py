@@ -78,7 +78,7 @@ def pick(pool, quantity, attempts, now, flight):
     other requests here are trying; and when that is still too few, Firestore. Once a request has collided,
     the hint has proved stale, so it probes its own lane's units too."""
     tried = attempts.tried.get(pool.id, set())
-    if len(tried) >= FRESH_AFTER_COLLISIONS:
+    if len(tried) >= FRESH_AFTER_COLLISIONS or HINT.believes_sold_out(pool.id):
         # The hint knows only this process's claims; after a few collisions ask Firestore instead of
         # guessing on, or a sold-out pool would run a buyer out of attempts.
         attempts.tried[pool.id] = set()
@@ -141,12 +141,15 @@ def _fresh_candidates(pool, quantity, now, flight):
     nothing left records the verdict for the buyers after it.
     """
     if soldout.stands(pool.id, now):
+        HINT.believe_sold_out(pool.id)
         raise sold_out(pool, 0)
     counted_at = utcnow()
     taken, read_time = units.count_live(pool.id, now, exclude_retired=not pool.counts_retired)
     remaining = len(pool.units) - taken
-    if remaining <= 0 and read_time is not None:
-        soldout.record(pool.id, read_time, counted_at)
+    if remaining <= 0:
+        HINT.believe_sold_out(pool.id)
+        if read_time is not None:
+            soldout.record(pool.id, read_time, counted_at)
     if remaining < quantity:
         raise sold_out(pool, remaining)
     live = units.live_units(pool.id, now)
@@ -180,6 +183,9 @@ def claimed(hold, pool_id, unit, live_until, now):
 
 def read(tx, unit_ids):
     """{claim id: snapshot} of these claims, read in the caller's transaction."""
+    if not unit_ids:
+        # An order of things without stock (a stand's food) claims nothing, and Firestore refuses an empty read.
+        return {}
     return {s.id: s for s in tx.get_all([units.unit_ref(d) for d in unit_ids])}
 
 
@@ -236,14 +242,12 @@ def release(tx, snapshots, order_id, now, unit_ids=None):
 def release_hold(tx, snapshots, hold_id, now):
     """Delete the claims a hold still owns; one taken over after the hold expired is someone else's, and
     one sold is the order's. Live units freed void their pools' sold-out verdicts."""
-    freed = []
-    for snapshot in snapshots:
-        if (snapshot.exists and snapshot.get("hold_id") == hold_id
-                and snapshot.to_dict().get("state") != UnitState.SOLD):
-            tx.delete(snapshot.reference)
-            if snapshot.to_dict().get("pool") and _live(snapshot, now):
-                freed.append(snapshot.get("pool"))
-    soldout.mark_released(tx, freed)
+    owned = [s for s in snapshots if s.exists and s.get("hold_id") == hold_id
+             and s.to_dict().get("state") != UnitState.SOLD]
+    # Before the deletes: marking reads the verdicts, and a transaction reads before it writes.
+    soldout.mark_released(tx, [s.get("pool") for s in owned if s.to_dict().get("pool") and _live(s, now)])
+    for snapshot in owned:
+        tx.delete(snapshot.reference)
 
 
 def forget(released):

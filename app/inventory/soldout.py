@@ -10,13 +10,15 @@ whose process believes the pool sold out read the verdict alone and answer
 
 A verdict stands until that moment passes, and until a unit is released:
 every transaction that frees a live unit (a hold given up, an order cancelled
-or refunded, a capacity raised) stamps the verdict's document with the
-server's commit time, and a verdict read before the last release is void.
+or refunded, a capacity raised) stamps one of the pool's release documents
+with the server's commit time, and a verdict counted before the last release
+is void.
 Both times are the server's, so no host's clock takes part, and the stamp
 commits with the release, so a buyer who reads after a release never hears
 a stale verdict, whichever worker or host served either of them.
 """
 import hashlib
+import random
 
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
@@ -25,21 +27,32 @@ from app.firebase import db
 from app.inventory.units import FOREVER, UNITS, UnitState
 
 VERDICTS = "pool_verdicts"
+RELEASES = "pool_releases"
+RELEASE_SHARDS = 8
+
+
+def _digest(name):
+    return hashlib.sha256(name.encode()).hexdigest()[:24]
 
 
 def verdict_ref(pool_id):
-    return db().collection(VERDICTS).document(hashlib.sha256(pool_id.encode()).hexdigest()[:24])
+    return db().collection(VERDICTS).document(_digest(pool_id))
+
+
+def _release_ref(pool_id, shard):
+    return db().collection(RELEASES).document(_digest(f"{pool_id}/{shard}"))
 
 
 def stands(pool_id, now):
-    """Whether a recorded verdict says the pool is sold out now."""
-    snapshot = verdict_ref(pool_id).get(field_paths=["sold_out_at", "until", "released_at"])
-    if not snapshot.exists:
+    """Whether a recorded verdict says the pool is sold out now: one read of the verdict and its release
+    stamps."""
+    refs = [verdict_ref(pool_id)] + [_release_ref(pool_id, shard) for shard in range(RELEASE_SHARDS)]
+    found = {s.reference.path: s for s in db().get_all(refs) if s.exists}
+    verdict = found.get(refs[0].path)
+    if verdict is None or verdict.to_dict().get("sold_out_at") is None or verdict.get("until") <= now:
         return False
-    verdict = snapshot.to_dict()
-    sold_out_at, released_at = verdict.get("sold_out_at"), verdict.get("released_at")
-    return (sold_out_at is not None and verdict["until"] > now
-            and (released_at is None or released_at <= sold_out_at))
+    released = [s.get("released_at") for path, s in found.items() if path != refs[0].path]
+    return all(moment <= verdict.get("sold_out_at") for moment in released)
 
 
 def _first_expiry(pool_id, since):
@@ -54,10 +67,16 @@ def record(pool_id, read_time, counted_at):
     """A count read at ``read_time`` (this process's clock said ``counted_at``) found nothing left: say so
     until a held unit could expire. A claim that expired since the count makes the verdict void at once."""
     until = _first_expiry(pool_id, counted_at) or FOREVER
-    verdict_ref(pool_id).set({"pool": pool_id, "sold_out_at": read_time, "until": until}, merge=True)
+    verdict_ref(pool_id).set({"pool": pool_id, "sold_out_at": read_time, "until": until})
 
 
 def mark_released(tx, pool_ids):
-    """Inside a transaction that frees live units of these pools: void their verdicts when it commits."""
+    """Inside a transaction that frees live units of these pools: void their verdicts when it commits.
+
+    The stamp is a blind write (no read: a transaction reading the verdict would not see one written while
+    it runs) to one of RELEASE_SHARDS documents per pool, so releases during a sale, however many, never make
+    one document hot.
+    """
     for pool_id in sorted(set(pool_ids)):
-        tx.set(verdict_ref(pool_id), {"released_at": firestore.SERVER_TIMESTAMP}, merge=True)
+        tx.set(_release_ref(pool_id, random.randrange(RELEASE_SHARDS)),
+               {"pool": pool_id, "released_at": firestore.SERVER_TIMESTAMP})

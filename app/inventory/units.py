@@ -136,6 +136,7 @@ class TakenHint:
         self._taken = {}
         self._trying = {}
         self._seen_free = {}
+        self._sold_out = set()
         self._recent = OrderedDict()
         self._max_pools = max_pools
         self._lock = threading.Lock()
@@ -149,6 +150,7 @@ class TakenHint:
             stale, _ = self._recent.popitem(last=False)
             self._taken.pop(stale, None)
             self._seen_free.pop(stale, None)
+            self._sold_out.discard(stale)
 
     def set_lane(self, lane, lanes):
         self.lane, self.lanes = lane % max(lanes, 1), max(lanes, 1)
@@ -210,6 +212,39 @@ class TakenHint:
             flight.extend((pool, unit) for unit in picks)
         return picks
 
+    def candidate_across(self, pools, units, now, flight, exclude=()):
+        """One of ``units`` believed free in every one of ``pools`` (a parking space over the slots of a
+        window), set aside for ``flight`` in each of them; None when the hint knows of none.
+
+        This lane's units come first, then the others, and units another request here is trying last.
+        """
+        with self._lock:
+            for pool in pools:
+                self._use(pool)
+            taken = [self._taken.get(pool, {}) for pool in pools]
+            trying = [self._trying.get(pool, Counter()) for pool in pools]
+
+            def free(unit):
+                return unit not in exclude and all(t.get(unit, now) <= now for t in taken)
+
+            def untried(unit):
+                return free(unit) and not any(unit in t for t in trying)
+
+            pick = None
+            for tier in (units[self.lane::self.lanes], units):
+                pick = next((u for u in random.sample(tier, len(tier)) if untried(u)), None)
+                if pick is not None:
+                    break
+            if pick is None:
+                pick = next((u for u in random.sample(units, len(units)) if free(u)), None)
+            if pick is None:
+                return None
+            for pool, counts in zip(pools, trying):
+                counts[pick] += 1
+                self._trying[pool] = counts
+                flight.append((pool, pick))
+        return pick
+
     def seen_free(self, pool, units):
         """A probe found these unclaimed: offer them before guessing outside this lane."""
         with self._lock:
@@ -237,12 +272,25 @@ class TakenHint:
         with self._lock:
             self._use(pool)
             self._taken[pool] = dict(live)
+            self._sold_out.discard(pool)
 
     def forget(self, pool, units):
         with self._lock:
             taken = self._taken.get(pool, {})
             for unit in units:
                 taken.pop(unit, None)
+            self._sold_out.discard(pool)
+
+    def believe_sold_out(self, pool):
+        """An authoritative read found the pool sold out: go to it first next time instead of guessing. Only a
+        belief: whoever acts on it checks it again (``soldout``), and a fresh read or a release here drops it."""
+        with self._lock:
+            self._use(pool)
+            self._sold_out.add(pool)
+
+    def believes_sold_out(self, pool):
+        with self._lock:
+            return pool in self._sold_out
 
 
 HINT = TakenHint()

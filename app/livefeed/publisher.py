@@ -1,11 +1,13 @@
 """The publisher: one thread per process that writes the live feed and coalesces bursts.
 
-Callers say what changed (``event_changed``, ``hold_changed``) after their
-Firestore commit. That only records an id under a lock: a buyer's request
-never waits for the Realtime Database and never fails because of it.
+Callers say what changed (``event_changed``, ``hold_changed``, ``entry_changed``
+for the other entries in ``service.PUBLISHERS``) after their Firestore commit.
+That only records an id under a lock: a buyer's request never waits for the
+Realtime Database and never fails because of it.
 
 The thread writes each changed hold once, and each changed event's
-availability at most once per ``LIVE_FEED_INTERVAL_MS``: the first change is
+availability (and every other entry, read afresh when written) at most once
+per ``LIVE_FEED_INTERVAL_MS``: the first change is
 written at once, later ones wait for the interval to end and share one
 write, so a flash crowd of N holds costs about duration / interval writes,
 not N. An interval after a burst's last write the event is written once more
@@ -61,7 +63,7 @@ class Publisher:
         self.pid = os.getpid()
         self.interval = app.config["LIVE_FEED_INTERVAL_MS"] / 1000
         self._cond = threading.Condition()
-        self._events = {}
+        self._entries = {}
         self._holds = {}
         self._last_write = {}
         self._busy = False
@@ -75,12 +77,17 @@ class Publisher:
         return self._stopping
 
     def event_changed(self, event_id):
+        self.entry_changed("event", event_id)
+
+    def entry_changed(self, kind, key):
+        """Write ``kind``'s entry ``key`` soon: once at once, then at most once per interval."""
+        entry = (kind, key)
         now = time.monotonic()
         with self._cond:
-            due = max(now, self._last_write.get(event_id, -math.inf) + self.interval)
-            pending = self._events.get(event_id)
+            due = max(now, self._last_write.get(entry, -math.inf) + self.interval)
+            pending = self._entries.get(entry)
             if pending is None:
-                self._events[event_id] = _Pending(due)
+                self._entries[entry] = _Pending(due)
             else:
                 pending.settle = False
                 if not pending.attempts:
@@ -126,21 +133,21 @@ class Publisher:
             self._cond.notify_all()
         self._thread.join(timeout)
         with self._cond:
-            left = [("event", key) for key in self._events] + [("hold", key) for key in self._holds]
+            left = list(self._entries) + [("hold", key) for key in self._holds]
         for kind, key in left:
             self._mark(kind, key)
 
     def _all_pending(self):
-        return [*self._events.values(), *self._holds.values()]
+        return [*self._entries.values(), *self._holds.values()]
 
     def _take_due(self):
         now = time.monotonic()
         batch = []
-        for kind, queue in (("hold", self._holds), ("event", self._events)):
-            for key in [k for k, p in queue.items() if p.due <= now]:
-                batch.append((kind, key, queue.pop(key)))
-                if kind == "event":
-                    self._last_write[key] = now
+        for key in [k for k, p in self._holds.items() if p.due <= now]:
+            batch.append(("hold", key, self._holds.pop(key)))
+        for entry in [k for k, p in self._entries.items() if p.due <= now]:
+            batch.append((*entry, self._entries.pop(entry)))
+            self._last_write[entry] = now
         return batch
 
     def _wait_seconds(self):
@@ -171,14 +178,15 @@ class Publisher:
             if kind == "hold":
                 service.publish_hold(pending.hold)
             else:
-                service.publish_availability(key)
+                service.PUBLISHERS[kind](key)
         except Exception as exc:  # the thread must outlive any one failed write
             self._failed(kind, key, pending, exc)
             return
-        if kind == "event" and not pending.settle:
+        if kind != "hold" and not pending.settle:
+            entry = (kind, key)
             with self._cond:
-                if key not in self._events and not self._stopping:
-                    self._events[key] = _Pending(self._last_write[key] + self.interval, settle=True)
+                if entry not in self._entries and not self._stopping:
+                    self._entries[entry] = _Pending(self._last_write[entry] + self.interval, settle=True)
                     self._cond.notify()
 
     def _failed(self, kind, key, pending, exc):
@@ -190,13 +198,13 @@ class Publisher:
             logger.warning("live feed gave up %s=%s; the repair job will publish it", kind, key)
             return
         due = time.monotonic() + min(MAX_BACKOFF_SECONDS, self.interval * 2 ** attempts)
-        queue = self._holds if kind == "hold" else self._events
+        queue, entry = (self._holds, key) if kind == "hold" else (self._entries, (kind, key))
         with self._cond:
             if self._stopping:
                 return
-            newer = queue.get(key)
+            newer = queue.get(entry)
             if newer is None:
-                queue[key] = _Pending(due, attempts, pending.settle, pending.hold)
+                queue[entry] = _Pending(due, attempts, pending.settle, pending.hold)
             else:
                 newer.due, newer.attempts = max(newer.due, due), attempts
             self._cond.notify()
@@ -224,11 +232,16 @@ def get_publisher(app):
 
 def event_changed(event_id):
     """Publish the event's availability soon. Call after the change committed; never raises."""
+    entry_changed("event", event_id)
+
+
+def entry_changed(kind, key):
+    """Publish ``kind``'s entry ``key`` (one of ``service.PUBLISHERS``) soon. Call after the commit; never raises."""
     try:
         if (publisher := get_publisher(current_app._get_current_object())) is not None:
-            publisher.event_changed(event_id)
+            publisher.entry_changed(kind, key)
     except Exception:  # the live feed must never fail the caller's request
-        logger.exception("live feed could not queue event=%s", event_id)
+        logger.exception("live feed could not queue %s=%s", kind, key)
 
 
 def hold_changed(hold):

@@ -3,9 +3,11 @@
 ``/live/events/<event_id>/availability`` holds the same document as
 ``GET /events/<id>/availability``; ``/live/users/<uid>/holds/<hold_id>`` the
 buyer's hold as ``GET /holds/<id>`` shows it, plus ``expires_at_ms`` for a
-countdown against the database's ``.info/serverTimeOffset``. Both are written
-whole, from state read after the change committed, so a write is never a
-delta that a lost write could leave half-applied.
+countdown against the database's ``.info/serverTimeOffset``;
+``/live/parking/<lot_id>`` a parking lot's free spaces per kind now, as
+``GET /parking-lots/<id>/availability`` shows them. Each is written whole,
+from state read after the change committed, so a write is never a delta that
+a lost write could leave half-applied.
 
 These functions run on the publisher thread (publisher.py) or in the
 scheduler, never in a buyer's request and never inside a Firestore
@@ -21,6 +23,10 @@ from app.errors import AppError
 from app.firebase import FirebaseError, db, rtdb
 from app.checkout import holds
 from app.checkout.schemas import HoldOut
+from app.concessions import records as stand_orders
+from app.concessions.schemas import StandOrderOut
+from app.parking.occupancy import get_availability as get_lot_availability
+from app.parking.schemas import LotAvailabilityOut
 from app.tickets.availability import get_availability
 from app.tickets.schemas import AvailabilityOut
 from app.timeutil import utcnow
@@ -52,6 +58,22 @@ def publish_availability(event_id):
     rtdb(availability_path(event_id)).set(AvailabilityOut().dump(availability))
 
 
+def lot_path(lot_id):
+    return f"live/parking/{lot_id}"
+
+
+def publish_lot(lot_id):
+    """Write the lot's occupancy as of now; remove it when the lot is gone or inactive."""
+    try:
+        occupancy = get_lot_availability(lot_id)
+    except AppError as exc:
+        if exc.status != 404:
+            raise
+        rtdb(lot_path(lot_id)).delete()
+        return
+    rtdb(lot_path(lot_id)).set(LotAvailabilityOut().dump(occupancy))
+
+
 def hold_entry(hold):
     entry = HoldOut().dump(holds.view(hold))
     entry.pop("buyer_uid", None)
@@ -73,15 +95,59 @@ def publish_hold(hold):
     rtdb(hold_path(hold["buyer_uid"], hold["id"])).transaction(newer)
 
 
+def stand_order_path(stand_order):
+    return f"live/users/{stand_order['buyer_uid']}/orders/{stand_order['order_id']}/stands/{stand_order['stand_id']}"
+
+
+def stand_queue_path(stand_id, event_id):
+    return f"live/stands/{stand_id}/queue/{event_id}"
+
+
+def stand_queue_key(stand_order):
+    return f"{stand_order['stand_id']}:{stand_order['event_id']}"
+
+
+def publish_stand_order(stand_order_id):
+    """Write a buyer's stand order under their order, as ``GET /stand-orders/<id>`` shows it to them."""
+    stand_order = stand_orders.find_stand_order(stand_order_id)
+    if stand_order is None:
+        return
+    entry = StandOrderOut().dump(stand_orders.view(stand_order, buyer=True))
+    entry.pop("buyer_uid", None)
+    entry["updated_at_ms"] = int(stand_order["updated_at"].timestamp() * 1000)
+
+    def newer(current):
+        # States only move forward; another worker's late write of an older state must not win.
+        if isinstance(current, dict) and (stand_orders.PROGRESS.get(current.get("state"), -1),
+                                          current.get("updated_at_ms", 0)) > (
+                stand_orders.PROGRESS[stand_order["state"]], entry["updated_at_ms"]):
+            return current
+        return entry
+
+    rtdb(stand_order_path(stand_order)).transaction(newer)
+
+
+def publish_stand_queue(key):
+    """Write how many of a stand's orders for an event wait in each open state (``key``: stand:event)."""
+    stand_id, event_id = key.split(":", 1)
+    rtdb(stand_queue_path(stand_id, event_id)).set(
+        {**stand_orders.queue_counts(stand_id, event_id), "as_of": utcnow().isoformat()})
+
+
+# What a publisher writes for each kind of entry but holds, which carry their own state.
+PUBLISHERS = {"event": publish_availability, "lot": publish_lot, "stand_order": publish_stand_order,
+              "stand_queue": publish_stand_queue}
+
+
 def mark_for_repair(kind, target_id):
-    """Remember that ``kind`` ("event" or "hold") ``target_id`` may be stale in the database."""
+    """Remember that ``kind`` ("hold" or one of ``PUBLISHERS``) ``target_id`` may be stale in the database."""
     db().collection(REPAIRS).document(f"{kind}-{target_id}").set(
         {"kind": kind, "target_id": target_id, "marked_at": utcnow()})
 
 
 def _republish(kind, target_id):
-    if kind == "event":
-        publish_availability(target_id)
+    if kind in PUBLISHERS:
+        PUBLISHERS[kind](target_id)
         return
     snapshot = holds.hold_ref(target_id).get()
     if snapshot.exists:

@@ -13,12 +13,14 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.checkout import kinds
+from app.concessions import records as stand_orders
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
 from app.money import format_money
 from app.notifications.service import Kind
 from app.orders import records as orders
+from app.parking import passes
 from app.tickets import service as tickets
 from app.timeutil import utcnow
 
@@ -177,8 +179,40 @@ def _refund(message, person):
                    push_data={"kind": str(Kind.REFUND), "order_id": order["id"], "refund_id": refund["id"]})
 
 
+def _order_ready(message, person):
+    stand_order = stand_orders.find_stand_order(message["data"]["stand_order_id"])
+    if stand_order is None or stand_order["state"] != stand_orders.StandOrderState.READY:
+        raise Skip("the stand order is no longer waiting to be collected")
+    event = _event(stand_order["event_id"])
+    seat = stand_order["fulfilment"]["seat"]
+    where = f"on its way to seat {seat}" if seat else f"ready to collect at {stand_order['stand_name']}"
+    text, html = _render(Kind.ORDER_READY, person=person, event=event, stand_order=stand_order, where=where)
+    return Content(subject=f"Your order from {stand_order['stand_name']} is ready", text=text, html=html,
+                   push_title="Your order is ready",
+                   push_body=f"It is {where}. Your code: {stand_order['pickup_code']}.",
+                   sms=f"Your order is {where}. Code {stand_order['pickup_code']}.",
+                   push_data={"kind": str(Kind.ORDER_READY), "order_id": stand_order["order_id"],
+                              "stand_order_id": stand_order["id"]})
+
+
+def _parking_ending(message, person):
+    """By push and SMS (see ``reminders.send_parking_reminders``); the e-mail parts are never sent."""
+    record = passes.read_passes([message["data"]["pass_id"]]).get(message["data"]["pass_id"])
+    if record is None or record["state"] != passes.PassState.VALID:
+        raise Skip("the pass is void")
+    if not record["inside"] or record["ends_at"] <= utcnow():
+        raise Skip("the car has left, or the booking has ended")
+    until = record["ends_at"].astimezone(ZoneInfo(record["timezone"]))
+    body = f"Space {record['space']} at {record['lot_name']} is yours until {until:%H:%M}; staying longer costs extra."
+    return Content(subject=f"Your parking ends at {until:%H:%M}", text=body, html=body,
+                   push_title="Your parking ends soon", push_body=body, sms=body,
+                   push_data={"kind": str(Kind.PARKING_ENDING), "pass_id": record["id"], "lot_id": record["lot_id"],
+                              "ends_at": record["ends_at"].isoformat()})
+
+
 _COMPOSERS = {Kind.ORDER_CONFIRMATION: _order_confirmation, Kind.REMINDER: _reminder,
-              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund}
+              Kind.EVENT_CANCELLED: _event_cancelled, Kind.REFUND: _refund, Kind.ORDER_READY: _order_ready,
+              Kind.PARKING_ENDING: _parking_ending}
 
 
 def compose(message, person):

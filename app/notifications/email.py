@@ -50,6 +50,7 @@ def send_email(person, content, message):
     cfg = current_app.config
     email = build_email(person, content, message_id=message["id"], sender=cfg["SMTP_FROM"])
     if cfg["EMAIL_CHANNEL"] == "console":
+        # For local runs only (production refuses the console channel); the log masks the ticket codes.
         logger.info("e-mail (console) id=%s uid=%s subject=%r\n%s", message["id"], person.uid, content.subject,
                     content.text)
         return ChannelState.SENT

@@ -17,12 +17,14 @@ one is sent: two reminders at once would say nothing more.
 import logging
 from datetime import timedelta
 
+from flask import current_app
 from google.api_core import exceptions as gexc
 
 from app.events import service as events
 from app.events.schemas import MAX_REMINDER_MINUTES
 from app.firebase import db
 from app.notifications.service import Kind, enqueue
+from app.parking import passes
 from app.tickets import service as tickets
 from app.timeutil import utcnow
 
@@ -100,3 +102,21 @@ def notify_event_cancelled(event_id):
         enqueue(Kind.EVENT_CANCELLED, uid, {"event_id": event_id}, dedupe_key=f"event_cancelled:{event_id}:{uid}")
     logger.info("cancellation notices queued event=%s holders=%d", event_id, len(uids))
     return len(uids)
+
+
+def send_parking_reminders():
+    """Scheduler job: a push (and a text, where the driver wants one) to each driver whose car is parked on a
+    pass ending within PARKING_REMINDER_MINUTES, once per pass (``parking_ending:<pass>``, so two schedulers or
+    a repeated run queue it once). Returns how many it queued."""
+    now = utcnow()
+    ending = passes.passes_ending(now, now + timedelta(minutes=current_app.config["PARKING_REMINDER_MINUTES"]))
+    queued = 0
+    for record in ending:
+        if not record["inside"]:
+            continue
+        enqueue(Kind.PARKING_ENDING, record["holder_uid"], {"pass_id": record["id"]},
+                dedupe_key=f"parking_ending:{record['id']}", channels=("push", "sms"))
+        queued += 1
+    if queued:
+        logger.info("parking reminders queued %d", queued)
+    return queued

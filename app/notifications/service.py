@@ -35,7 +35,6 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     EVENT_CANCELLED = "event_cancelled"
     REFUND = "refund"
-    # Sent by parking and concessions once they land; people can choose their channels already.
     PARKING_ENDING = "parking_ending"
     ORDER_READY = "order_ready"
 
@@ -68,8 +67,9 @@ def message_ref(msg_id):
     return db().collection(OUTBOX).document(msg_id)
 
 
-def enqueue(kind, recipient_uid, data, *, dedupe_key):
+def enqueue(kind, recipient_uid, data, *, dedupe_key, channels=CHANNELS):
     """Queue a message for ``recipient_uid`` unless one with ``dedupe_key`` exists; returns the message.
+    It goes out on ``channels`` (e-mail and push unless told otherwise).
 
     Call after the transaction that caused it commits: a rolled-back change must not notify anyone.
     """
@@ -78,7 +78,8 @@ def enqueue(kind, recipient_uid, data, *, dedupe_key):
     ref = message_ref(message_id(dedupe_key))
     message = {
         "id": ref.id, "kind": str(kind), "recipient_uid": recipient_uid, "data": data, "dedupe_key": dedupe_key,
-        "state": str(MessageState.PENDING), "channels": {c: str(ChannelState.PENDING) for c in CHANNELS},
+        "state": str(MessageState.PENDING),
+        "channels": {c: str(ChannelState.PENDING if c in channels else ChannelState.NONE) for c in CHANNELS},
         "attempts": 0, "due_at": now, "claimed_by": None, "claimed_until": None, "inflight": None,
         "last_error": None, "created_at": now, "updated_at": now, "sent_at": None,
     }
@@ -102,6 +103,12 @@ def notify_refund(order_id, refund_id):
     order = orders.order_ref(order_id).get().to_dict()
     return enqueue(Kind.REFUND, order["buyer_uid"], {"order_id": order_id, "refund_id": refund_id},
                    dedupe_key=f"refund:{refund_id}")
+
+
+def notify_order_ready(stand_order):
+    """Queue the buyer's "your order is ready" notice; once per stand order."""
+    return enqueue(Kind.ORDER_READY, stand_order["buyer_uid"], {"stand_order_id": stand_order["id"]},
+                   dedupe_key=f"order_ready:{stand_order['id']}")
 
 
 def list_messages(*, state=None, limit, cursor=None):

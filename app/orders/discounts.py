@@ -1,7 +1,9 @@
 """Discount codes: percent or fixed, a redemption limit, a validity window, optionally per kind of line
 and per ticket type (or other catalogue id).
 
-A redemption is counted in the transaction that creates the order, which
+Every code that cannot be used for an order gets the same answer
+(``discount_invalid``), and guesses are limited (``discount_guesses``). A
+redemption is counted in the transaction that creates the order, which
 reads the code's document first; two buyers racing for the last redemption
 contend on that document and Firestore serialises them, so the count never
 passes the limit. An order that is cancelled or expires unpaid gives its
@@ -148,8 +150,16 @@ def delete_discount(event_id, code, user):
     _change(event_id, code, user, lambda current, now: {"deleted_at": now}, "discount.deleted")
 
 
-def _invalid(message, code="discount_invalid", details=None):
-    return AppError(code, message, details=details)
+class DiscountRefused(AppError):
+    """The one answer to a code that cannot be used here, whatever the reason, so a guesser learns nothing.
+
+    ``unknown`` (no such code for the event) is for the guess limiter, never for the buyer.
+    """
+
+    def __init__(self, event_id, *, unknown):
+        super().__init__("discount_invalid")
+        self.event_id = event_id
+        self.unknown = unknown
 
 
 def read_for_order(tx, event_id, code, currency, now):
@@ -159,17 +169,14 @@ def read_for_order(tx, event_id, code, currency, now):
     except gexc.InvalidArgument:
         snapshot = None
     if snapshot is None or not snapshot.exists or snapshot.get("deleted_at"):
-        raise _invalid("No such discount code for this event.")
+        raise DiscountRefused(event_id, unknown=True)
     discount = snapshot.to_dict()
-    if (discount["valid_from"] and now < discount["valid_from"]) or (
-            discount["valid_until"] and now >= discount["valid_until"]):
-        raise _invalid("This discount code is not valid now.", code="discount_not_valid_now",
-                       details={"valid_from": discount["valid_from"], "valid_until": discount["valid_until"]})
-    if discount["kind"] == "fixed" and discount["currency"] != currency:
-        raise _invalid("This discount code is in another currency.")
-    limit = discount["max_redemptions"]
-    if limit is not None and discount["redemptions"] >= limit:
-        raise _invalid("This discount code has been used up.", code="discount_exhausted")
+    outside_window = (discount["valid_from"] and now < discount["valid_from"]) or (
+        discount["valid_until"] and now >= discount["valid_until"])
+    other_currency = discount["kind"] == "fixed" and discount["currency"] != currency
+    used_up = discount["max_redemptions"] is not None and discount["redemptions"] >= discount["max_redemptions"]
+    if outside_window or other_currency or used_up:
+        raise DiscountRefused(event_id, unknown=False)
     return snapshot
 
 

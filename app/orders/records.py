@@ -67,6 +67,13 @@ def view(order, user=None, now=None):
                          "price": t["price"], "refunded": t["refunded"]} for t in things if "ticket_id" in t]}
 
 
+def changed_since(moment, *, limit):
+    """Orders changed at or after ``moment``, oldest change first: for a listener that must not miss a commit
+    whose signal was lost with its process."""
+    query = db().collection(ORDERS).where(filter=FieldFilter("updated_at", ">=", moment)).order_by("updated_at")
+    return [doc.to_dict() for doc in query.limit(limit).stream()]
+
+
 def can_manage(user, order):
     return events.manages_event(user, order["event_id"])
 

@@ -1,12 +1,14 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.checkout.schemas import LineOut
+from app.fields import UtcDateTime
 from app.orders.records import OrderState
 from app.pages import CreatedBetweenQuery, PageOut
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = validate.Length(min=1, max=64)
-CODE = validate.Regexp(r"^[A-Za-z0-9_-]{3,32}$", error="3 to 32 letters, digits, '-' or '_'.")
+# Long enough that, with guesses limited (app/orders/discount_guesses.py), nobody finds a code by trying.
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{8,32}$", error="8 to 32 letters, digits, '-' or '_'.")
 MINOR_UNITS = {"description": "Minor units of the currency (cents for EUR)."}
 MAX_TIP = 10_000_000
 
@@ -176,8 +178,8 @@ class DiscountPatch(Schema):
     percent_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
     amount_off = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000_000), metadata=MINOR_UNITS)
     max_redemptions = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
-    valid_from = fields.AwareDateTime(allow_none=True)
-    valid_until = fields.AwareDateTime(allow_none=True)
+    valid_from = UtcDateTime(allow_none=True)
+    valid_until = UtcDateTime(allow_none=True)
     ticket_type_ids = fields.List(fields.String(validate=ID), allow_none=True, validate=validate.Length(max=50),
                                   metadata={"description": "Only these ticket types; null or absent: all."})
     kinds = fields.List(fields.String(validate=validate.Length(min=1, max=32)), allow_none=True,

@@ -19,12 +19,12 @@ from flask import current_app
 
 from app import singleflight
 from app.audit import service as audit
-from app.checkout import pricing, sales
+from app.checkout import kinds, pricing, sales
 from app.checkout.signals import hold_changed
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
-from app.orders import discounts, payment
+from app.orders import discount_guesses, discounts, payment
 from app.orders.records import ORDERS, OrderState, order_ref, view
 from app.payments import providers
 from app.staged import run_staged
@@ -44,16 +44,26 @@ def _replayed(order, buyer_uid, fingerprint):
     return order
 
 
+def unit_claims(line, index):
+    """The claims of the line's ``index``-th unit: its line's claims dealt evenly over its units, in order (one
+    for a ticket, one per time slot for a parking space)."""
+    claims, quantity = line["claims"], line["quantity"]
+    share = len(claims) // quantity if len(claims) % quantity == 0 else 1
+    return claims[index * share:(index + 1) * share]
+
+
 def order_units(lines, priced_units):
-    """The order's units: each priced unit with its line's kind and, where the line claimed stock, its claim."""
+    """The order's units: each priced unit with its line's kind and, where the line claimed stock, its claims
+    (``unit_id``, ``pool`` and ``unit`` name the first)."""
     by_line = {line["id"]: line for line in lines}
     result = []
     for unit in priced_units:
         line = by_line[unit["line_id"]]
-        claim = line["claims"][unit["index"]] if unit["index"] < len(line["claims"]) else {}
+        mine = unit_claims(line, unit["index"])
+        claim = mine[0] if mine else {}
         result.append({**{k: v for k, v in unit.items() if k != "index"}, "key": f"{line['id']}:{unit['index']}",
                        "kind": line["kind"], "unit_id": claim.get("unit_id"), "pool": claim.get("pool"),
-                       "unit": claim.get("unit"), "issued": None, "refunded": False})
+                       "unit": claim.get("unit"), "claims": mine, "issued": None, "refunded": False})
     return result
 
 
@@ -76,15 +86,16 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
         cart = sales.read_hold(tx, hold_id, buyer_uid, now)
         hold = cart.hold
         event = events.read_event(tx, hold["event_id"])
-        if event is None or event["status"] != events.EventStatus.PUBLISHED:
+        if not kinds.open_for_sale(event, {line["kind"] for line in cart.lines}):
             raise AppError("event_not_on_sale", details={"status": event and event["status"]})
         discount = None
         if discount_code:
+            discount_guesses.check_discount_guesses(buyer_uid, hold["event_id"])
             discount = discounts.read_for_order(tx, hold["event_id"], discount_code, hold["currency"], now)
         lines, units, totals = pricing.price(cart.lines, tax_rates=hold.get("tax_rates"),
                                              discount=discount and discount.to_dict(), tip=tip)
         if discount is not None and totals["discount"] == 0:
-            raise AppError("discount_invalid", "This discount code does not apply to this order.")
+            raise discounts.DiscountRefused(hold["event_id"], unknown=False)
         provider.check_amount(totals["total"], hold["currency"])
         deadline = now + ttl
         order = {
@@ -109,7 +120,8 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
         return order, converted
 
     def work():
-        order, converted = run_staged(create)
+        with discount_guesses.counting_discount_guesses(buyer_uid):
+            order, converted = run_staged(create)
         if converted:
             hold_changed.send(converted)
             logger.info("order created order=%s event=%s hold=%s total=%d", order_id, order["event_id"], hold_id,

@@ -38,7 +38,10 @@ def money_state(order):
 
 
 def claimed_units(units):
-    return [u for u in units if u.get("unit_id")]
+    """The inventory claims ``{unit_id, pool, unit}`` the units hold: one per ticket, one per time slot of a
+    parking space. Orders made before units kept ``claims`` hold their one claim at the unit."""
+    return [claim for u in units
+            for claim in (u["claims"] if "claims" in u else [u] if u.get("unit_id") else [])]
 
 
 def by_line(order, units):

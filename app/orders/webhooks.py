@@ -13,6 +13,7 @@ from google.api_core import exceptions as gexc
 from app.errors import AppError
 from app.firebase import db
 from app.orders import refund_queue, settlement
+from app.orders.signals import payment_event
 from app.payments import providers
 from app.payments.stripe import REFUND_STATES
 
@@ -28,6 +29,26 @@ def _marker(provider, event_id):
     if not isinstance(event_id, str) or not event_id.replace("_", "").isalnum() or len(event_id) > 255:
         raise AppError("bad_request", "The event has no usable id.")
     return db().collection(PAYMENT_EVENTS).document(f"{provider}_{event_id}")
+
+
+def is_signed_by_stripe(payload, signature):
+    """Whether the delivery carries a valid Stripe signature (false where Stripe is not configured)."""
+    provider = providers.offered().get("stripe")
+    if provider is None:
+        return False
+    try:
+        provider.parse_event(payload, signature)
+    except (stripe.SignatureVerificationError, ValueError):
+        return False
+    return True
+
+
+def _hand_on(event, once):
+    """An event orders do not handle goes to whoever answers ``payment_event`` (payouts: accounts, disputes)."""
+    for _, outcome in payment_event.send("stripe", event=event.to_dict(), once=once):
+        if outcome is not None:
+            return outcome
+    return "ignored"
 
 
 def handle_stripe_event(payload, signature):
@@ -59,7 +80,7 @@ def handle_stripe_event(payload, signature):
         outcome = refund_queue.apply_provider_status((obj.get("metadata") or {}).get("refund_id"), status,
                                                      obj["id"], once=once)
     else:
-        outcome = "ignored"
+        outcome = _hand_on(event, once)
     if outcome in {"unknown_order", "unknown_refund", "ignored"}:
         try:
             ref.create({**once[1], "order_id": order_id, "outcome": outcome})

@@ -49,7 +49,8 @@ def _build(config):
     providers = {"manual": ManualProvider()}
     if config["STRIPE_SECRET_KEY"] and config["STRIPE_WEBHOOK_SECRET"]:
         providers["stripe"] = StripeProvider(config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"],
-                                             api_base=config["STRIPE_API_BASE"])
+                                             api_base=config["STRIPE_API_BASE"],
+                                             connect_webhook_secret=config["STRIPE_CONNECT_WEBHOOK_SECRET"])
     return providers
 
 

@@ -30,8 +30,9 @@ def _provider_error(exc):
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, secret_key, webhook_secret, *, api_base):
-        self.webhook_secret = webhook_secret
+    def __init__(self, secret_key, webhook_secret, *, api_base, connect_webhook_secret=None):
+        # Stripe signs its Connect events (connected accounts) with the secret of their own endpoint.
+        self.webhook_secrets = [webhook_secret] + ([connect_webhook_secret] if connect_webhook_secret else [])
         self.client = stripe.StripeClient(secret_key, base_addresses={"api": api_base}, max_network_retries=2)
 
     def check_amount(self, amount, currency):
@@ -45,6 +46,7 @@ class StripeProvider:
             intent = self.client.v1.payment_intents.create(
                 params={"amount": to_stripe(order["total"], order["currency"]), "currency": order["currency"].lower(),
                         "metadata": {"order_id": order["id"], "event_id": order["event_id"]},
+                        "transfer_group": f"order-{order['id']}",
                         "automatic_payment_methods": {"enabled": True}},
                 options={"idempotency_key": f"order-{order['id']}"})
         except stripe.StripeError as exc:
@@ -84,7 +86,12 @@ class StripeProvider:
 
     def parse_event(self, payload, signature):
         """The verified event, or ``stripe.SignatureVerificationError`` / ``ValueError``."""
-        return stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+        for secret in self.webhook_secrets[:-1]:
+            try:
+                return stripe.Webhook.construct_event(payload, signature, secret)
+            except stripe.SignatureVerificationError:
+                continue
+        return stripe.Webhook.construct_event(payload, signature, self.webhook_secrets[-1])
 
     @staticmethod
     def received(intent):

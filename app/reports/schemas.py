@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from app.orders.schemas import MINOR_UNITS, OrderOut
 from app.tickets.schemas import TicketOut
-from app.users.schemas import AccountOut, DeviceOut, ProfileOut
+from app.users.schemas import UserAccountOut, DeviceOut, ProfileOut
 
 
 DAYS = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31))
@@ -44,7 +44,7 @@ class KindOut(Schema):
     net = fields.Integer(metadata=MINOR_UNITS)
 
 
-class ItemOut(KindOut):
+class SoldItemOut(KindOut):
     catalog_id = fields.String(allow_none=True, metadata={"description": "The ticket type id, for tickets."})
     name = fields.String(allow_none=True)
 
@@ -64,8 +64,8 @@ class EventDashboardOut(Schema):
     timezone = fields.String()
     totals = fields.List(fields.Nested(MoneyOut), metadata={"description": "All time, per currency."})
     kinds = fields.List(fields.Nested(KindOut))
-    ticket_types = fields.List(fields.Nested(ItemOut))
-    items = fields.List(fields.Nested(ItemOut), metadata={"description": "What other kinds sold, per item."})
+    ticket_types = fields.List(fields.Nested(SoldItemOut))
+    items = fields.List(fields.Nested(SoldItemOut), metadata={"description": "What other kinds sold, per item."})
     series = fields.List(fields.Nested(DayOut), metadata={"description": "Days of the window with sales or "
                                                                          "refunds."})
     checkin = fields.Nested(CheckinProgressOut)
@@ -112,7 +112,7 @@ class StatsOut(Schema):
 class PersonalDataOut(Schema):
     generated_at = fields.DateTime(required=True)
     profile = fields.Nested(ProfileOut)
-    account = fields.Nested(AccountOut)
+    account = fields.Nested(UserAccountOut)
     devices = fields.List(fields.Nested(DeviceOut))
     orders = fields.List(fields.Nested(OrderOut))
     tickets = fields.List(fields.Nested(TicketOut))

@@ -65,7 +65,7 @@ class TicketKind:
     name = "ticket"
     line_schema = TicketLineIn
 
-    def plan(self, event, requests, now):
+    def plan(self, event, requests, now, *, buyer_uid):
         ticket_types = {t["id"]: t for t in events.live_ticket_types(event["id"])}
         general = [r for r in requests if "seats" not in r]
         if len({r["ticket_type_id"] for r in general}) != len(general):

@@ -230,6 +230,14 @@ def valid_ticket_ids(event_id, uid):
     return [doc.id for doc in query.select(["state"]).stream()]
 
 
+def holds_seat(event_id, uid, seat):
+    """Whether ``uid`` holds a valid ticket for ``seat`` at the event (where a stand may deliver)."""
+    query = (_event_tickets(event_id).where(filter=FieldFilter("holder_uid", "==", uid))
+             .where(filter=FieldFilter("seat", "==", seat))
+             .where(filter=FieldFilter("state", "==", str(TicketState.VALID))))
+    return any(True for _ in query.select([]).limit(1).stream())
+
+
 def holders_at(event_id, moment):
     """Uids whose ticket was valid at ``moment``: an event cancelled and then refunded still owes every
     holder at the time of cancelling its notice."""

@@ -2,10 +2,9 @@
 
 The account itself lives in Firebase Auth; these read and change it through
 ``app.firebase`` and Firebase's REST API (``identity``). Disabling sets
-Firebase's ``disabled`` flag and revokes the account's refresh tokens: it can
-no longer sign in or refresh, and ID tokens issued before the revocation are
-refused wherever revocations are checked (the token cache of this process is
-emptied at once).
+Firebase's ``disabled`` flag and revokes the account's sessions
+(``app.revocations``): it can no longer sign in or refresh, and every worker
+refuses the ID tokens it was issued within REVOCATION_POLL_SECONDS.
 """
 import logging
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from app.audit import service as audit
 from app.auth import Role, token_cache
 from app.errors import AppError, field_error
 from app.firebase import UserNotFoundError, get_firebase
+from app.revocations import revoke_sessions
 from app.users import identity
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ def set_disabled(uid, actor, *, disabled):
     firebase = get_firebase()
     firebase.update_user(uid, disabled=disabled)
     if disabled:
-        firebase.revoke_refresh_tokens(uid)
-        token_cache().forget_uid(uid)
+        # A disabled account gets no new tokens, so those of this very second can be refused too.
+        revoke_sessions(uid, including_this_second=True)
     audit.record("user.disabled" if disabled else "user.enabled", actor_uid=actor.uid, target=f"user/{uid}",
                  before={"disabled": account.disabled}, after={"disabled": disabled})
     logger.info("account %s uid=%s by=%s", "disabled" if disabled else "enabled", uid, actor.uid)

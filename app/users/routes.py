@@ -5,9 +5,9 @@ from marshmallow import RAISE
 from app.auth import bearer_token, login_required, roles_required
 from app.extensions import limiter
 from app.users import accounts, phones, service
-from app.users.schemas import (AccountOut, AccountQuery, DeviceIn, DeviceOut, LoginIn, PasswordChangeIn,
+from app.users.schemas import (AccountQuery, DeviceIn, DeviceOut, LoginIn, PasswordChangeIn,
                                PasswordResetIn, PhoneIn, PhoneOut, PhoneVerificationOut, PhoneVerifyIn, ProfileOut,
-                               ProfilePatch, RefreshIn, RegisterIn, RoleIn, RoleOut, SessionOut)
+                               ProfilePatch, RefreshIn, RegisterIn, RoleIn, RoleOut, SessionOut, UserAccountOut)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Accounts, sessions and profiles")
 
@@ -141,7 +141,7 @@ def set_role(data, uid):
 
 @blp.route("/users/me/account", methods=["GET"])
 @login_required
-@blp.response(200, AccountOut)
+@blp.response(200, UserAccountOut)
 def get_my_account():
     """The caller's Firebase account: when it was created, last signed in and last refreshed a token"""
     return accounts.get_account(g.user.uid)
@@ -161,7 +161,7 @@ def change_password(data):
 @blp.route("/admin/users", methods=["GET"])
 @roles_required("admin")
 @blp.arguments(AccountQuery, location="query", unknown=RAISE)
-@blp.response(200, AccountOut)
+@blp.response(200, UserAccountOut)
 def find_user(args):
     """Find an account by e-mail address (admin)"""
     return accounts.find_account(args["email"])
@@ -169,7 +169,7 @@ def find_user(args):
 
 @blp.route("/admin/users/<uid>", methods=["GET"])
 @roles_required("admin")
-@blp.response(200, AccountOut)
+@blp.response(200, UserAccountOut)
 def get_user(uid):
     """An account: role, whether it is disabled, its sign-in times (admin)"""
     return accounts.get_account(uid)
@@ -177,7 +177,7 @@ def get_user(uid):
 
 @blp.route("/admin/users/<uid>/disable", methods=["POST"])
 @roles_required("admin")
-@blp.response(200, AccountOut)
+@blp.response(200, UserAccountOut)
 def disable_user(uid):
     """Disable an account: it can no longer sign in, and its refresh tokens are revoked (admin)"""
     return accounts.set_disabled(uid, g.user, disabled=True)
@@ -185,7 +185,7 @@ def disable_user(uid):
 
 @blp.route("/admin/users/<uid>/enable", methods=["POST"])
 @roles_required("admin")
-@blp.response(200, AccountOut)
+@blp.response(200, UserAccountOut)
 def enable_user(uid):
     """Let a disabled account sign in again (admin)"""
     return accounts.set_disabled(uid, g.user, disabled=False)

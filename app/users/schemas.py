@@ -99,7 +99,7 @@ class PhoneOut(Schema):
     verified = fields.Boolean(required=True)
 
 
-class AccountOut(Schema):
+class UserAccountOut(Schema):
     uid = fields.String(required=True)
     email = fields.String(allow_none=True)
     display_name = fields.String(allow_none=True)

@@ -9,6 +9,7 @@ from app.audit import service as audit
 from app.auth import Role, token_cache
 from app.errors import AppError
 from app.firebase import UserNotFoundError, db, get_firebase
+from app.revocations import revoke_sessions
 from app.timeutil import utcnow
 from app.users import identity
 
@@ -163,10 +164,10 @@ def erase_user(uid):
                  before={"personal_fields": held, "devices": len(devices), "deleted_at": None},
                  after={"personal_fields": [], "devices": 0, "deleted_at": now}, transaction=batch, now=now)
     batch.commit()
-    firebase = get_firebase()
+    # The account gets no new tokens once deleted, so even those of this very second are refused.
+    revoke_sessions(uid, including_this_second=True)
     try:
-        firebase.revoke_refresh_tokens(uid)
-        firebase.delete_user(uid)
+        get_firebase().delete_user(uid)
     except UserNotFoundError:
         pass
     token_cache().forget_uid(uid)
@@ -184,9 +185,9 @@ def set_role(uid, role, *, actor_uid=None):
     previous = claims.get("role", str(Role.CUSTOMER))
     claims["role"] = str(role)
     firebase.set_custom_claims(uid, claims)
-    # New claims reach the user with their next ID token; revoking makes real
-    # Firebase refuse the old refresh token so the change cannot be dodged.
-    firebase.revoke_refresh_tokens(uid)
+    # New claims reach the user with their next ID token. Revoking makes real Firebase refuse the old
+    # refresh token, and every worker refuse the old ID token, so the change cannot be dodged.
+    revoke_sessions(uid)
     token_cache().forget_uid(uid)
     now = utcnow()
     _ensure_profile(uid, account.email, role)

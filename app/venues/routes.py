@@ -4,7 +4,8 @@ from marshmallow import RAISE
 
 from app.auth import optional_login, roles_required
 from app.venues import service
-from app.venues.schemas import StaffIn, StaffOut, VenueIn, VenueOut, VenuePage, VenuePatch, VenueQuery
+from app.venues.schemas import (OrganizersOut, StaffOut, VenueIn, VenueMemberIn, VenueOut, VenuePage, VenuePatch,
+                                VenueQuery)
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1", description="Venues, seat maps and venue staff")
 
@@ -25,7 +26,8 @@ def list_venues(args):
 @blp.arguments(VenueIn)
 @blp.response(201, VenueOut)
 def create_venue(data):
-    """Create a venue; the caller becomes its owner"""
+    """Create a venue; the caller becomes its owner, and only the owner, admitted organizers and admins hold
+    events there"""
     return service.create_venue(g.user, **data)
 
 
@@ -56,7 +58,7 @@ def delete_venue(venue_id):
 
 @blp.route("/venues/<venue_id>/staff", methods=["POST"])
 @roles_required(*MANAGERS)
-@blp.arguments(StaffIn)
+@blp.arguments(VenueMemberIn)
 @blp.response(200, StaffOut)
 def add_venue_staff(data, venue_id):
     """Assign a user with the staff role to the venue (owner or admin); assigning twice changes nothing"""
@@ -65,8 +67,26 @@ def add_venue_staff(data, venue_id):
 
 @blp.route("/venues/<venue_id>/staff", methods=["DELETE"])
 @roles_required(*MANAGERS)
-@blp.arguments(StaffIn)
+@blp.arguments(VenueMemberIn)
 @blp.response(204)
 def remove_venue_staff(data, venue_id):
     """Unassign a staff member from the venue (owner or admin)"""
     service.remove_venue_staff(venue_id, g.user, data["uid"])
+
+
+@blp.route("/venues/<venue_id>/organizers", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(VenueMemberIn)
+@blp.response(200, OrganizersOut)
+def admit_organizer(data, venue_id):
+    """Let another organizer create events at the venue (owner or admin); admitting twice changes nothing"""
+    return service.admit_organizer(venue_id, g.user, data["uid"])
+
+
+@blp.route("/venues/<venue_id>/organizers", methods=["DELETE"])
+@roles_required(*MANAGERS)
+@blp.arguments(VenueMemberIn)
+@blp.response(204)
+def dismiss_organizer(data, venue_id):
+    """Stop an organizer from creating events at the venue (owner or admin); their events there stay"""
+    service.dismiss_organizer(venue_id, g.user, data["uid"])

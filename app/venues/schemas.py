@@ -107,6 +107,8 @@ class VenueOut(Schema):
     tax_rates = fields.Dict(keys=fields.String(), values=fields.Nested(TaxRateSchema))
     owner_uid = fields.String()
     staff = fields.List(fields.String(), metadata={"description": "Staff uids; shown to the owner and admins only."})
+    organizers = fields.List(fields.String(), metadata={
+        "description": "Uids of organizers admitted to create events here; shown to the owner and admins only."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -122,10 +124,15 @@ class VenuePage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class StaffIn(Schema):
+class VenueMemberIn(Schema):
     uid = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
 class StaffOut(Schema):
     venue_id = fields.String(required=True)
     staff = fields.List(fields.String(), required=True)
+
+
+class OrganizersOut(Schema):
+    venue_id = fields.String(required=True)
+    organizers = fields.List(fields.String(), required=True)

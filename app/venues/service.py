@@ -1,4 +1,9 @@
-"""Venues: places with an address, a capacity, an optional seat map, an owner and staff."""
+"""Venues: places with an address, a capacity, an optional seat map, an owner, staff and admitted organizers.
+
+A venue belongs to its owner: events at it are created by the owner, by organizers the owner admits, and by
+admins. An event at a venue fixes its seat map and keeps it from being deleted, and the venue's staff run its
+door, so a stranger's event there would take all three from the owner.
+"""
 import logging
 import re
 
@@ -20,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 VENUES = "venues"
 MAX_STAFF = 200
+MAX_ORGANIZERS = 200
 DOCUMENT_ID = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")
 # Changing these on a venue changes what its events show and how they are found.
 EVENT_FIELDS = ("name", "city", "country")
@@ -78,6 +84,16 @@ def is_venue_staff(venue_id, uid):
     return uid in venue["staff_uids"]
 
 
+def can_host_events(user, venue_id):
+    """Whether the user may create events at the venue: its owner, an organizer it admits, or an admin."""
+    try:
+        venue = _load(venue_id)
+    except AppError:
+        return False
+    return can_manage_venue(user, venue) or (
+        user is not None and user.role == Role.ORGANIZER and user.uid in venue.get("organizer_uids", []))
+
+
 def list_seats(venue, section_ids):
     """Seat ids ("section:row:seat") of the given sections, in seat-map order."""
     wanted = set(section_ids)
@@ -87,9 +103,10 @@ def list_seats(venue, section_ids):
 
 
 def _view(venue, viewer):
-    view = {k: v for k, v in venue.items() if k != "staff_uids"}
+    view = {k: v for k, v in venue.items() if k not in {"staff_uids", "organizer_uids"}}
     if can_manage_venue(viewer, venue):
         view["staff"] = venue["staff_uids"]
+        view["organizers"] = venue.get("organizer_uids", [])
     return view
 
 
@@ -115,8 +132,8 @@ def create_venue(user, *, name, address, city, country, capacity, geo=None, seat
     now = utcnow()
     venue = {"id": ref.id, "name": name, "name_key": fold(name), "address": address, "city": city,
              "city_key": fold(city), "country": country, "geo": geo, "capacity": capacity, "seat_map": seat_map,
-             "tax_rates": tax_rates or {}, "owner_uid": user.uid, "staff_uids": [], "created_at": now,
-             "updated_at": now, "deleted_at": None}
+             "tax_rates": tax_rates or {}, "owner_uid": user.uid, "staff_uids": [], "organizer_uids": [],
+             "created_at": now, "updated_at": now, "deleted_at": None}
     batch = db().batch()
     batch.create(ref, venue)
     audit.record("venue.created", actor_uid=user.uid, target=f"venue/{ref.id}", after=_audited(venue),
@@ -188,29 +205,56 @@ def delete_venue(venue_id, user):
     logger.info("venue deleted venue=%s", venue_id)
 
 
-def _require_staff_account(uid):
+def _require_role(uid, role, message):
     try:
         account = get_firebase().get_user(uid)
     except (UserNotFoundError, ValueError):
         raise field_error("uid", "No user has this uid.") from None
-    if (account.custom_claims or {}).get("role") != Role.STAFF:
-        raise field_error("uid", "Only users with the staff role can be venue staff.")
+    if (account.custom_claims or {}).get("role") != role:
+        raise field_error("uid", message)
+
+
+def _add_member(venue_id, user, uid, *, field, role, limit, too_many, audit_action):
+    """Add uid, who must hold ``role``, to the venue's ``field`` list; the list as it is now."""
+    def change(venue):
+        _require_role(uid, role, f"Only users with the {role} role can be added here.")
+        members = venue.get(field, [])
+        if uid not in members and len(members) >= limit:
+            raise AppError(too_many, f"A venue has at most {limit} of these.")
+        return {field: sorted({*members, uid})}
+
+    _, after = _transact(_ref(venue_id), user, change, audit_action=audit_action)
+    return after[field]
+
+
+def _remove_member(venue_id, user, uid, *, field, audit_action):
+    _transact(_ref(venue_id), user,
+              lambda venue: {field: [member for member in venue.get(field, []) if member != uid]},
+              audit_action=audit_action)
 
 
 def add_venue_staff(venue_id, user, staff_uid):
-    def change(venue):
-        _require_staff_account(staff_uid)
-        if staff_uid not in venue["staff_uids"] and len(venue["staff_uids"]) >= MAX_STAFF:
-            raise AppError("too_many_staff", f"A venue has at most {MAX_STAFF} staff.")
-        return {"staff_uids": sorted({*venue["staff_uids"], staff_uid})}
-
-    _, after = _transact(_ref(venue_id), user, change, audit_action="venue.staff_added")
+    staff = _add_member(venue_id, user, staff_uid, field="staff_uids", role=Role.STAFF, limit=MAX_STAFF,
+                        too_many="too_many_staff", audit_action="venue.staff_added")
     logger.info("venue staff added venue=%s uid=%s", venue_id, staff_uid)
-    return {"venue_id": venue_id, "staff": after["staff_uids"]}
+    return {"venue_id": venue_id, "staff": staff}
 
 
 def remove_venue_staff(venue_id, user, staff_uid):
-    _transact(_ref(venue_id), user,
-              lambda venue: {"staff_uids": [uid for uid in venue["staff_uids"] if uid != staff_uid]},
-              audit_action="venue.staff_removed")
+    _remove_member(venue_id, user, staff_uid, field="staff_uids", audit_action="venue.staff_removed")
     logger.info("venue staff removed venue=%s uid=%s", venue_id, staff_uid)
+
+
+def admit_organizer(venue_id, user, organizer_uid):
+    """Let another organizer create events at the venue (owner, admin); admitting twice changes nothing."""
+    organizers = _add_member(venue_id, user, organizer_uid, field="organizer_uids", role=Role.ORGANIZER,
+                             limit=MAX_ORGANIZERS, too_many="too_many_organizers",
+                             audit_action="venue.organizer_admitted")
+    logger.info("venue organizer admitted venue=%s uid=%s", venue_id, organizer_uid)
+    return {"venue_id": venue_id, "organizers": organizers}
+
+
+def dismiss_organizer(venue_id, user, organizer_uid):
+    """Stop an organizer from creating events at the venue; their events there stay."""
+    _remove_member(venue_id, user, organizer_uid, field="organizer_uids", audit_action="venue.organizer_dismissed")
+    logger.info("venue organizer dismissed venue=%s uid=%s", venue_id, organizer_uid)

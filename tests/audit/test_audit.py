@@ -56,7 +56,7 @@ def test_every_admin_and_money_action_writes_who_where_and_what_changed(app, cli
     did("event.published", "POST", f"/events/{event['id']}/publish", owner)
     did("event.updated", "PATCH", f"/events/{event['id']}", owner, {"title": "Later Jazz"})
     did("discount.created", "POST", f"/events/{event['id']}/discounts", owner,
-        {"code": "EARLY10", "kind": "percent", "percent_off": 10}, 201)
+        {"code": "EARLYBIRD10", "kind": "percent", "percent_off": 10}, 201)
     hold = did("hold", "POST", f"/events/{event['id']}/holds", customer,
                {"items": [{"ticket_type_id": ticket_type["id"], "quantity": 1}]}, 201)
     order = did("order.created", "POST", "/orders", customer, {"hold_id": hold["id"], "payment_method": "manual"}, 201)
@@ -90,7 +90,7 @@ def test_every_admin_and_money_action_writes_who_where_and_what_changed(app, cli
         "event.published": ({"status": "draft", "published_at": None}, {"status": "published"}, owner,
                             f"event/{event['id']}"),
         "event.updated": ({"title": "Jazz Night"}, {"title": "Later Jazz"}, owner, f"event/{event['id']}"),
-        "discount.created": (None, {"code": "EARLY10", "percent_off": 10}, owner, None),
+        "discount.created": (None, {"code": "EARLYBIRD10", "percent_off": 10}, owner, None),
         "order.created": (None, {"state": "pending_payment", "total": 3000}, customer, f"order/{order['id']}"),
         "payment.paid": ({"state": "pending_payment", "refunded_amount": 0}, {"state": "paid", "refunded_amount": 0},
                          owner, f"order/{order['id']}"),

@@ -11,9 +11,11 @@ from app.timeutil import utcnow
 
 
 @pytest.fixture
-def catalog(make_user, make_venue, make_event):
+def catalog(client, make_user, make_venue, make_event):
     a, b = make_user(Role.ORGANIZER), make_user(Role.ORGANIZER)
     berlin, cologne = make_venue(a, name="Grand Hall", city="Berlin"), make_venue(a, name="Dome", city="Köln")
+    admitted = client.post(f"/api/v1/venues/{berlin['id']}/organizers", json={"uid": b.uid}, headers=a.headers)
+    assert admitted.status_code == 200, admitted.json
     start = utcnow().replace(microsecond=0) + timedelta(days=10)
 
     def at(days):

@@ -1,7 +1,7 @@
 import pytest
 
 from app.auth import Role
-from tests.factories import SEAT_MAP, venue_data
+from tests.factories import SEAT_MAP, event_data, venue_data
 
 
 def fields_of(response):
@@ -124,3 +124,45 @@ def test_owner_of_venue_is_its_creator(client, make_user):
     assert response.status_code == 201
     assert response.json["owner_uid"] == owner.uid
     assert response.json["staff"] == []
+
+
+def test_events_at_a_venue_are_created_by_its_owner_the_organizers_it_admits_and_admins(client, make_user,
+                                                                                      make_venue):
+    owner, stranger, admin = make_user(Role.ORGANIZER), make_user(Role.ORGANIZER), make_user(Role.ADMIN)
+    venue = make_venue(owner)
+    base = f"/api/v1/venues/{venue['id']}"
+
+    def create_event(user):
+        data = event_data(venue["id"])
+        return client.post("/api/v1/events", headers=user.headers, json={
+            **data, "starts_at": data["starts_at"].isoformat(), "ends_at": data["ends_at"].isoformat()})
+
+    refused = create_event(stranger)
+    assert (refused.status_code, refused.json["error"]["code"]) == (403, "forbidden")
+    # Nothing of the stranger's holds the venue: its owner still changes the seat map.
+    assert client.patch(base, json={"seat_map": SEAT_MAP}, headers=owner.headers).status_code == 200
+    assert create_event(owner).status_code == 201
+    assert create_event(admin).status_code == 201
+
+    admitted = client.post(f"{base}/organizers", json={"uid": stranger.uid}, headers=owner.headers)
+    assert admitted.status_code == 200 and admitted.json["organizers"] == [stranger.uid]
+    assert client.get(base, headers=owner.headers).json["organizers"] == [stranger.uid]
+    assert "organizers" not in client.get(base, headers=stranger.headers).json
+    event = create_event(stranger)
+    assert event.status_code == 201, event.json
+
+    assert client.delete(f"{base}/organizers", json={"uid": stranger.uid}, headers=owner.headers).status_code == 204
+    assert create_event(stranger).status_code == 403
+    # Their event stays theirs.
+    assert client.patch(f"/api/v1/events/{event.json['id']}", json={"title": "Still mine"},
+                        headers=stranger.headers).status_code == 200
+
+
+def test_only_organizers_are_admitted_and_only_by_the_owner_or_an_admin(client, make_user, make_venue):
+    owner, other, staff = make_user(Role.ORGANIZER), make_user(Role.ORGANIZER), make_user(Role.STAFF)
+    venue = make_venue(owner)
+    base = f"/api/v1/venues/{venue['id']}/organizers"
+    assert fields_of(client.post(base, json={"uid": staff.uid}, headers=owner.headers)) == {"uid"}
+    assert fields_of(client.post(base, json={"uid": "no-such-user"}, headers=owner.headers)) == {"uid"}
+    assert client.post(base, json={"uid": other.uid}, headers=other.headers).status_code == 403
+    assert client.get(f"/api/v1/venues/{venue['id']}", headers=owner.headers).json["organizers"] == []

@@ -1,6 +1,9 @@
 """Offline scanners: uploads with original times and their conflicts, and the sync feed's cursors."""
+import base64
+import json
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from app.timeutil import utcnow
@@ -100,3 +103,45 @@ def test_a_cursor_that_was_not_handed_out_is_a_400(make_door):
     for bad in ("nonsense", "eyJoIjpudWxsfQ"):
         response = door.sync(bad)
         assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
+
+
+def test_a_scan_backdated_to_before_the_ticket_existed_does_not_admit_it_after_its_refund(make_door, make_user):
+    # Doors opened three hours ago: a scan dated an hour ago is inside opening hours, but the ticket was
+    # bought, and refunded, just now, so no scanner can have read its code then.
+    door = make_door(starts_in=timedelta(hours=1))
+    [(_, code)], order = door.tickets(make_user())
+    assert door.shop.refund(door.owner, order["id"]).status_code in (200, 201)
+    response = door.upload([offline_scan(code, "north", utcnow() - timedelta(hours=1))])
+    assert response.status_code == 200, response.json
+    [result] = response.json["results"]
+    assert (result["result"], result["reason"]) == ("void", "backdated")
+    assert door.stats().json["checked_in"] == 0
+
+
+def test_a_scan_within_a_scanners_clock_drift_of_the_issue_still_counts(make_door, make_user):
+    door = make_door()
+    [(_, code)], _ = door.tickets(make_user())
+    response = door.upload([offline_scan(code, "north", utcnow() - timedelta(minutes=2))])
+    assert [r["result"] for r in response.json["results"]] == ["ok"]
+
+
+def sync_cursor(horizon, tickets, checkins):
+    raw = json.dumps({"h": horizon, "tickets": tickets, "checkins": checkins}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("tickets, checkins, horizon", [
+    (["0001-01-01T00:00:00+01:00", None, False], [None, None, True], None),
+    ([None, None, True], [None, None, True], "9999-12-31T23:30:00-01:00"),
+    (["2030-01-01T00:00:00+00:00", "a/b", False], [None, None, True], None),
+    (["2030-01-01T00:00:00+00:00", "__x__", False], [None, None, True], None),
+    (["2030-01-01T00:00:00+00:00", "", False], [None, None, True], None),
+    ([None, "0123456789abcdef0123456789abcdef", False], [None, None, True], None),
+    ([None, None, True], ["2030-01-01T00:00:00+00:00", "\ud800", False], None),
+    ([None, None, True], ["2030-01-01T00:00:00", None, False], None),
+])
+def test_a_crafted_sync_cursor_is_a_400_not_a_500(make_door, tickets, checkins, horizon):
+    door = make_door()
+    response = door.sync(sync_cursor(horizon, tickets, checkins))
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "invalid_cursor"

@@ -34,7 +34,7 @@ class ProductKind:
     name = "product"
     line_schema = ProductLineIn
 
-    def plan(self, event, requests, now):
+    def plan(self, event, requests, now, *, buyer_uid):
         lines = []
         for request in requests:
             label, price, stock = PRODUCTS[request["product"]]
@@ -103,8 +103,8 @@ def test_a_kind_defined_here_goes_through_hold_order_payment_refund_audit_and_em
     # Its stock is claimed like ticket units: one scarf is left for the rival.
     assert error(shop.sale.hold(rival, 0, lines=[scarves(2)])) == (409, "sold_out")
 
-    shop.add_discount(code="SCARFY", kind="percent", percent_off=10, kinds=["product"])
-    order = shop.order(buyer, hold["id"], code="SCARFY").json
+    shop.add_discount(code="SCARFY10", kind="percent", percent_off=10, kinds=["product"])
+    order = shop.order(buyer, hold["id"], code="SCARFY10").json
     assert (order["discount"], order["total"]) == (300, 7700)
     paid = shop.mark_paid(shop.owner, order["id"]).json
     products = [i for i in paid["issued"] if i["kind"] == "product"]

@@ -23,6 +23,9 @@ def journey(client, make_user):
     organizer, admin = make_user(Role.ORGANIZER), make_user(Role.ADMIN)
     assert client.put(f"/api/v1/admin/users/{session['uid']}/role", json={"role": "customer"},
                       headers=admin.headers).status_code == 200
+    # The role change revoked the buyer's session: sign in again.
+    again = client.post("/api/v1/auth/login", json={"email": "log@example.test", "password": password}).json
+    buyer = {"Authorization": f"Bearer {again['id_token']}"}
     venue = client.post("/api/v1/venues", headers=organizer.headers, json={
         "name": "Log Hall", "address": "1 Main Street", "city": "Berlin", "country": "DE", "capacity": 50}).json
     event = client.post("/api/v1/events", headers=organizer.headers, json={
@@ -45,6 +48,7 @@ def journey(client, make_user):
         assert client.get("/api/v1/tickets", headers=buyer).status_code == 200
     secrets = [password, wrong, fcm, "garbage-token-value", session["id_token"], session["refresh_token"],
                login["id_token"], login["refresh_token"], refreshed["id_token"], refreshed["refresh_token"],
+               again["id_token"], again["refresh_token"],
                organizer.id_token, organizer.refresh_token, admin.id_token, admin.refresh_token]
     return session["uid"], secrets
 
@@ -60,3 +64,26 @@ def test_no_secret_reaches_the_logs(make_app, make_user, tmp_path, log_format):
     assert not leaked, f"secrets in the logs: {leaked}"  # ...without its secrets
     # Tokens are JWTs: no fragment long enough to be replayed (header.payload) is in there either.
     assert not [s for s in secrets if s.count(".") == 2 and s.rsplit(".", 1)[0] in logs]
+
+
+def test_no_ticket_code_reaches_the_logs_when_e_mails_go_to_the_console(make_app, make_user, make_event, tmp_path):
+    from app.notifications.delivery import deliver_outbox
+
+    app = make_app(LOG_LEVEL="DEBUG", LOG_DIR=str(tmp_path), EMAIL_CHANNEL="console")
+    client = app.test_client()
+    organizer, buyer = make_user(Role.ORGANIZER), make_user()
+    event = make_event(organizer)
+    ticket_type = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": ticket_type["id"], "quantity": 2}]}).json
+    order = client.post("/api/v1/orders", headers=buyer.headers, json={"hold_id": hold["id"],
+                                                                       "payment_method": "manual"}).json
+    paid = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=organizer.headers).json
+    codes = [client.get(f"/api/v1/tickets/{t['ticket_id']}", headers=buyer.headers).json["code"]
+             for t in paid["tickets"]]
+    with app.app_context():
+        deliver_outbox()
+
+    logs = "".join(path.read_text() for path in tmp_path.rglob("*.log*"))
+    assert "e-mail (console)" in logs and paid["tickets"][0]["ticket_id"] in logs  # the e-mail was logged...
+    assert not [code for code in codes if code in logs]  # ...without the codes that let a person in

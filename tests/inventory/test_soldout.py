@@ -8,7 +8,7 @@ from pathlib import Path
 
 import time_machine
 
-from app.inventory import soldout, units
+from app.inventory import claims, soldout, units
 from app.timeutil import utcnow
 from tests.orders.conftest import error
 
@@ -114,3 +114,19 @@ def test_a_verdict_from_a_count_older_than_the_last_release_never_stands(app, ma
         soldout.record(sale.general["id"], read_time, counted_at)
         assert not soldout.stands(sale.general["id"], utcnow())
     assert sale.hold(make_user()).status_code == 201
+
+
+def test_a_process_that_found_the_pool_sold_out_asks_the_verdict_before_guessing(app, make_sale, make_user,
+                                                                                 monkeypatch):
+    sale = make_sale(capacity=2, per_order_limit=2)
+    assert sale.hold(make_user(), 2).status_code == 201
+    assert error(sale.hold(make_user())) == (409, "sold_out")
+    # What another worker knows of the units: nothing, but it has heard sold_out once.
+    units.HINT.replace(sale.general["id"], {})
+    units.HINT.believe_sold_out(sale.general["id"])
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("probed units although the pool was believed sold out")
+
+    monkeypatch.setattr(claims, "_probe", no_probe)
+    assert sold_out_from_the_verdict_alone(app, sale, make_user(), monkeypatch) == (409, "sold_out")

@@ -66,3 +66,14 @@ def test_the_hint_remembers_only_the_pools_it_used_last():
     with hint.trying() as flight:
         assert hint.candidates("t1", range(1), 1, now, flight) == [0]
         assert hint.candidates("t3", range(1), 1, now, flight, scope="own") == []
+
+
+def test_a_belief_that_a_pool_is_sold_out_goes_with_a_fresh_read_or_a_release_here():
+    hint = TakenHint()
+    hint.believe_sold_out("t")
+    assert hint.believes_sold_out("t") and not hint.believes_sold_out("u")
+    hint.replace("t", {})
+    assert not hint.believes_sold_out("t")
+    hint.believe_sold_out("t")
+    hint.forget("t", [0])
+    assert not hint.believes_sold_out("t")

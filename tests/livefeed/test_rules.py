@@ -6,15 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from app.livefeed.service import availability_path, hold_path
+from app.livefeed.service import availability_path, hold_path, lot_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNA, BORIS = {"uid": "anna"}, {"uid": "boris"}
 ADMIN = {"uid": "root", "token": {"role": "admin"}}
 AVAILABILITY = "/" + availability_path("e1")
 ANNAS_HOLD = "/" + hold_path("anna", "h1")
+ANNAS_STAND_ORDER = "/live/users/anna/orders/o1/stands/s1"
+QUEUE = "/live/stands/s1/queue/e1"
+LOT = "/" + lot_path("lot1")
 DATA = {"live": {"events": {"e1": {"availability": {"event_id": "e1", "ticket_types": [{"remaining": 3}]}}},
-                 "users": {"anna": {"holds": {"h1": {"id": "h1", "state": "active"}}},
+                 "stands": {"s1": {"queue": {"e1": {"received": 3, "preparing": 1, "ready": 0}}}},
+                 "parking": {"lot1": {"lot_id": "lot1", "kinds": [{"kind": "standard", "available": 4}]}},
+                 "users": {"anna": {"holds": {"h1": {"id": "h1", "state": "active"}},
+                                    "orders": {"o1": {"stands": {"s1": {"state": "ready", "pickup_code": "K7QX4F"}}}}},
                            "boris": {"holds": {"h2": {"id": "h2", "state": "active"}}}}},
         "private": {"x": 1}}
 
@@ -24,6 +30,12 @@ ALLOWED = [
     ("anyone reads part of an event's availability", None, "read", AVAILABILITY + "/ticket_types/0", None),
     ("a buyer reads her holds", ANNA, "read", "/live/users/anna/holds", None),
     ("a buyer reads one of her holds", ANNA, "read", ANNAS_HOLD, None),
+    ("a buyer reads her stand orders", ANNA, "read", "/live/users/anna/orders", None),
+    ("a buyer reads one of her stand orders", ANNA, "read", ANNAS_STAND_ORDER, None),
+    ("anyone reads a stand's queue count", None, "read", QUEUE, None),
+    ("anyone reads a stand's queue counts for every event", None, "read", "/live/stands/s1/queue", None),
+    ("anyone reads a lot's occupancy", None, "read", LOT, None),
+    ("a signed-in user reads part of a lot's occupancy", ANNA, "read", LOT + "/kinds/0", None),
 ]
 DENIED = [
     ("anyone reads a buyer's holds", None, "read", "/live/users/anna/holds", None),
@@ -45,6 +57,17 @@ DENIED = [
     ("an admin's token writes availability", ADMIN, "write", AVAILABILITY, {"ticket_types": []}),
     ("a user writes the database root", ANNA, "write", "/", {"live": None}),
     ("a user writes elsewhere", ANNA, "write", "/private/y", 1),
+    ("anyone reads a buyer's stand orders", None, "read", "/live/users/anna/orders", None),
+    ("another user reads a buyer's stand order", BORIS, "read", ANNAS_STAND_ORDER, None),
+    ("a buyer writes her stand order", ANNA, "write", ANNAS_STAND_ORDER, {"state": "completed"}),
+    ("anyone lists all stands", None, "read", "/live/stands", None),
+    ("anyone reads a stand's whole node", None, "read", "/live/stands/s1", None),
+    ("a signed-in user writes a stand's queue count", ANNA, "write", QUEUE, {"received": 0}),
+    ("anyone lists all lots", None, "read", "/live/parking", None),
+    ("anyone writes a lot's occupancy", None, "write", LOT, {"kinds": []}),
+    ("a signed-in user updates a lot's occupancy", ANNA, "update", LOT, {"kinds/0/available": 99}),
+    ("an admin's token writes a lot's occupancy", ADMIN, "write", LOT, {"kinds": []}),
+    ("a signed-in user creates a lot's entry", ANNA, "write", "/" + lot_path("lot2"), {"kinds": []}),
 ]
 
 

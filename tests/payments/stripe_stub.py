@@ -7,6 +7,13 @@ secret exactly as Stripe does, so the app's real client and real signature
 check are exercised. It can be told to be down (503 ``api_error``, which the
 library retries and then raises as ``APIError``) and to answer new refunds
 ``pending``, as Stripe does for many payment methods.
+
+For Connect it keeps connected accounts (created restricted, enabled by
+``enable``, as Stripe's hosted onboarding would), account links, transfers
+(refused to an account that cannot receive, or beyond what is left of the
+charge they are tied to) and transfer reversals (refused beyond what is left
+of the transfer). ``localstripe`` would have done the payments half, but it
+has no Connect at all, so this stand-in does both.
 """
 import itertools
 import json
@@ -38,6 +45,7 @@ def _nested(pairs):
 class StripeStub:
     def __init__(self):
         self.intents, self.refunds, self.requests = {}, {}, []
+        self.accounts, self.links, self.transfers, self.reversals = {}, [], {}, {}
         self.down, self.refund_status = False, "succeeded"
         self._replies = {}
         self._lock = threading.Lock()
@@ -98,6 +106,7 @@ class StripeStub:
             intent = {"id": intent_id, "object": "payment_intent", "amount": int(params["amount"]),
                       "amount_received": 0, "currency": params["currency"], "status": "requires_payment_method",
                       "client_secret": f"{intent_id}_secret_test", "metadata": params.get("metadata", {}),
+                      "transfer_group": params.get("transfer_group"),
                       "last_payment_error": None}
             self.intents[intent_id] = intent
             return 200, intent
@@ -125,7 +134,85 @@ class StripeStub:
         match = re.fullmatch(r"/v1/refunds/(\w+)", path)
         if method == "GET" and match and match.group(1) in self.refunds:
             return 200, self.refunds[match.group(1)]
+        connect = self.route_connect(method, path, params)
+        if connect is not None:
+            return connect
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}."}}
+
+    def route_connect(self, method, path, params):
+        if method == "POST" and path == "/v1/accounts":
+            account = {"id": f"acct_test{next(_ids):06d}", "object": "account", "type": params.get("type"),
+                       "country": params.get("country", "DE"), "charges_enabled": False, "payouts_enabled": False,
+                       "details_submitted": False, "metadata": params.get("metadata", {}),
+                       "requirements": {"currently_due": ["external_account", "tos_acceptance.date"]}}
+            self.accounts[account["id"]] = account
+            return 200, account
+        match = re.fullmatch(r"/v1/accounts/(\w+)", path)
+        if method == "GET" and match and match.group(1) in self.accounts:
+            return 200, self.accounts[match.group(1)]
+        if method == "POST" and path == "/v1/account_links":
+            if params.get("account") not in self.accounts:
+                return 400, _invalid(f"No such account: {params.get('account')}")
+            link = {"object": "account_link", "created": int(time.time()), "expires_at": int(time.time()) + 300,
+                    "url": f"{self.url}/setup/{params['account']}/{next(_ids)}"}
+            self.links.append({**link, "account": params["account"], "type": params.get("type")})
+            return 200, link
+        if method == "POST" and path == "/v1/transfers":
+            return self.create_transfer(params)
+        match = re.fullmatch(r"/v1/transfers/(\w+)/reversals", path)
+        if method == "POST" and match and match.group(1) in self.transfers:
+            return self.create_reversal(self.transfers[match.group(1)], params)
+        return None
+
+    def create_transfer(self, params):
+        account = self.accounts.get(params.get("destination"))
+        if account is None or not (account["charges_enabled"] and account["payouts_enabled"]):
+            return 400, _invalid("Your destination account needs to have at least one of the following capabilities "
+                                 "enabled: transfers, crypto_transfers, legacy_payments.")
+        amount, charge = int(params["amount"]), params.get("source_transaction")
+        if charge is not None:
+            intent = next((i for i in self.intents.values() if i.get("latest_charge") == charge), None)
+            if intent is None:
+                return 400, _invalid(f"No such charge: {charge}")
+            if amount + self.transferred(charge) > intent["amount_received"]:
+                return 400, _invalid("Insufficient funds in the source transaction.", "balance_insufficient")
+        transfer = {"id": f"tr_test{next(_ids):06d}", "object": "transfer", "amount": amount,
+                    "currency": params["currency"], "destination": account["id"], "amount_reversed": 0,
+                    "transfer_group": params.get("transfer_group"), "source_transaction": charge,
+                    "metadata": params.get("metadata", {})}
+        self.transfers[transfer["id"]] = transfer
+        return 200, transfer
+
+    def create_reversal(self, transfer, params):
+        amount = int(params["amount"])
+        if amount + transfer["amount_reversed"] > transfer["amount"]:
+            return 400, _invalid("The reversal exceeds what is left of the transfer.")
+        transfer["amount_reversed"] += amount
+        reversal = {"id": f"trr_test{next(_ids):06d}", "object": "transfer_reversal", "amount": amount,
+                    "transfer": transfer["id"], "metadata": params.get("metadata", {})}
+        self.reversals[reversal["id"]] = reversal
+        return 200, reversal
+
+    def transferred(self, charge):
+        return sum(t["amount"] for t in self.transfers.values() if t["source_transaction"] == charge)
+
+    def net_transferred(self, account_id):
+        """What the connected account was transferred, less what was reversed."""
+        return sum(t["amount"] - t["amount_reversed"] for t in self.transfers.values()
+                   if t["destination"] == account_id)
+
+    def enable(self, account_id, *, payouts=True):
+        """The party finished onboarding: the account as ``account.updated`` sends it."""
+        self.accounts[account_id].update(charges_enabled=True, payouts_enabled=payouts, details_submitted=True,
+                                         requirements={"currently_due": []})
+        return dict(self.accounts[account_id])
+
+    def dispute(self, intent_id, *, status="needs_response"):
+        """The cardholder's bank disputes the whole charge: the dispute as ``charge.dispute.*`` sends it."""
+        intent = self.intents[intent_id]
+        return {"id": f"dp_test{intent_id[-6:]}", "object": "dispute", "amount": intent["amount_received"],
+                "currency": intent["currency"], "charge": intent["latest_charge"], "payment_intent": intent_id,
+                "status": status, "reason": "fraudulent"}
 
     def refunded(self, intent_id):
         return sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent_id)
@@ -134,7 +221,7 @@ class StripeStub:
         """The buyer's client confirmed and the card was charged."""
         intent = self.intents[intent_id]
         intent.update(status="succeeded", amount_received=intent["amount"] if amount is None else amount,
-                      currency=currency or intent["currency"])
+                      currency=currency or intent["currency"], latest_charge=f"ch_{intent_id[3:]}")
         return dict(intent)
 
     def settle_refund(self, refund_id, status="succeeded"):
@@ -146,6 +233,10 @@ class StripeStub:
         intent = self.intents[intent_id]
         intent.update(status="requires_payment_method", last_payment_error={"message": message})
         return dict(intent)
+
+
+def _invalid(message, code=None):
+    return {"error": {"type": "invalid_request_error", "message": message, **({"code": code} if code else {})}}
 
 
 def webhook(event_type, obj, *, event_id=None, secret=WEBHOOK_SECRET, timestamp=None):

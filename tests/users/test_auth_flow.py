@@ -102,9 +102,10 @@ def test_a_role_change_takes_effect_with_the_next_token_and_revokes_refresh_toke
     assert response.json["role"] == "organizer"
     assert app.extensions["firebase"].get_user(user.uid).tokens_valid_after_timestamp > before
 
-    # The token issued before the change still carries the old claims...
-    assert client.get("/api/v1/auth/me", headers=user.headers).json["role"] == "customer"
-    # ...a new one carries the new role.
+    # The token issued before the change is refused, so its old claims cannot be used...
+    old = client.get("/api/v1/auth/me", headers=user.headers)
+    assert (old.status_code, old.json["error"]["code"]) == (401, "token_revoked")
+    # ...and a new one carries the new role.
     session = client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password}).json
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {session['id_token']}"})
     assert me.json["role"] == "organizer"
