@@ -18,7 +18,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Packages that connect signal receivers in their __init__: importing them is what wires them,
 # also in a process (the scheduler) that serves none of their routes.
 LISTENERS = ("app.events", "app.livefeed", "app.notifications", "app.orders", "app.concessions", "app.parking",
-             "app.payouts")
+             "app.payouts", "app.reports")
 # What the checkout sells: each kind's LineKind, registered with the checkout at start-up.
 LINE_KINDS = ("app.tickets.kind:TicketKind", "app.concessions.kind:ConcessionKind", "app.parking.kind:ParkingKind")
 # Twilio posts its webhooks as forms; every other body is JSON.
@@ -107,13 +107,14 @@ def _register_blueprints(app):
     from app.parking.routes import blp as parking_blp
     from app.payments.routes import blp as payments_blp
     from app.payouts.routes import blp as payouts_blp
+    from app.reports.routes import blp as reports_blp
     from app.tickets.routes import blp as tickets_blp
     from app.users.routes import blp as users_blp
     from app.venues.routes import blp as venues_blp
 
     for blueprint in (monitoring.blp, users_blp, venues_blp, events_blp, checkout_blp, orders_blp, webhooks_blp,
                       payments_blp, tickets_blp, audit_blp, checkin_blp, notifications_blp, sms_webhooks_blp,
-                      concessions_blp, parking_blp, payouts_blp):
+                      concessions_blp, parking_blp, payouts_blp, reports_blp):
         api.register_blueprint(blueprint)
     # Not an API blueprint: its files are no operations of the OpenAPI document.
     app.register_blueprint(docs.blp)

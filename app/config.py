@@ -150,6 +150,10 @@ class Config:
         self.PAYOUT_BACKOFF_SECONDS = _int(environ, "PAYOUT_BACKOFF_SECONDS", 60)
         self.PAYOUT_BACKOFF_MAX_SECONDS = _int(environ, "PAYOUT_BACKOFF_MAX_SECONDS", 3600)
 
+        # Reports (app/reports): counter documents per event and day, and documents per page of a CSV export.
+        self.SALES_COUNTER_SHARDS = _int(environ, "SALES_COUNTER_SHARDS", 4)
+        self.EXPORT_PAGE_SIZE = _int(environ, "EXPORT_PAGE_SIZE", 500)
+
         self.PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
         # Empty: /metrics answers anyone (keep it on an internal network); set: only this bearer token.
         self.METRICS_TOKEN = env("METRICS_TOKEN", "")
@@ -203,6 +207,10 @@ class Config:
     def validate(self):
         if not self.FIREBASE_PROJECT_ID:
             raise ConfigError("FIREBASE_PROJECT_ID is required")
+        if not 1 <= self.SALES_COUNTER_SHARDS <= 64:
+            raise ConfigError("SALES_COUNTER_SHARDS must be between 1 and 64")
+        if not 1 <= self.EXPORT_PAGE_SIZE <= 1000:
+            raise ConfigError("EXPORT_PAGE_SIZE must be between 1 and 1000")
         if self.LOG_FORMAT not in {"json", "color"}:
             raise ConfigError("LOG_FORMAT must be json or color")
         if self.EMAIL_CHANNEL not in {"smtp", "console"}:

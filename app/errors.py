@@ -94,6 +94,8 @@ CATALOGUE = {
     "settlement_pending": Entry(409, "This parking session's charge is already in an order awaiting payment."),
     "connect_not_configured": Entry(409, "Payouts through Stripe Connect are not configured here."),
     "no_payout_account": Entry(409, "Open the party's connected account first."),
+    "cannot_disable_self": Entry(409, "Admins cannot disable their own account."),
+    "no_password": Entry(409, "This account signs in without a password."),
     # 413, 415
     "payload_too_large": Entry(413, "The request body is too large."),
     "unsupported_media_type": Entry(415, "Send the request body as application/json."),

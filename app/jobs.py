@@ -30,6 +30,8 @@ def scheduler_jobs(config):
              trigger="interval", seconds=60, leader_only=True),
         dict(id="flag_overdue_parking_sessions", func="app.parking.sessions:flag_overdue_sessions",
              trigger="interval", seconds=300, leader_only=True),
+        dict(id="catch_up_sales", func="app.reports.counters:catch_up_sales", trigger="interval", seconds=300,
+             leader_only=True),
         dict(id="deliver_outbox", func="app.notifications.delivery:deliver_outbox", trigger="interval", seconds=15,
              leader_only=True),
         dict(id="cancel_unaccepted_orders", func="app.concessions.queue:cancel_unaccepted_orders",

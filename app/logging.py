@@ -128,6 +128,8 @@ def init_request_logging(app):
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
+        # Who is asking, for the audit log: the client's address (behind TRUSTED_PROXIES, the forwarded one).
+        g.client = {"ip": request.remote_addr, "user_agent": request.user_agent.string[:300] or None}
 
     @app.after_request
     def _finish_request(response):

@@ -105,3 +105,43 @@ def fetch_page(query, sort_fields, *, limit, cursor=None, keep=None):
 
 def _cursor_of(record, sort_fields):
     return encode_cursor([record[name] for name in sort_fields] + [record["id"]])
+
+
+def page_of(items, next_cursor, total=None):
+    """A list's answer: its items, the cursor of the next page, whether there is one, and, where the list
+    counted it, how many match in all."""
+    return {"items": items, "next_cursor": next_cursor, "has_more": next_cursor is not None, "total": total}
+
+
+def count(query):
+    """How many documents the query matches: one aggregation, billed one read per 1,000 index entries it scans,
+    however many documents it counts."""
+    return query.count().get()[0][0].value
+
+
+def iter_pages(query, size, *, fields=None):
+    """The query's documents as dicts, ``size`` at a time (``query`` ordered and ending with ``__name__``): only
+    one page is in memory at once, however many documents there are. ``fields`` reads only those fields (they
+    must include the fields the query is ordered by: the next page starts after the last document's values)."""
+    position = None
+    if fields is not None:
+        query = query.select(fields)
+    while True:
+        page_query = query.limit(size) if position is None else query.start_after(position).limit(size)
+        docs = list(page_query.stream())
+        if docs:
+            yield [doc.to_dict() | {"id": doc.id} for doc in docs]
+        if len(docs) < size:
+            return
+        position = docs[-1]
+
+
+def created_between(query, start=None, end=None):
+    """``query`` (ordered by ``created_at`` newest first, then id) from ``start`` (inclusive) to ``end``
+    (exclusive). The bounds are cursors on the order, not range filters, so a list filtered by equalities keeps
+    being served by merging the composite indexes of each equality field with ``created_at``."""
+    if end is not None:
+        query = query.start_after({"created_at": end})
+    if start is not None:
+        query = query.end_at({"created_at": start})
+    return query

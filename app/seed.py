@@ -9,11 +9,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.auth import CurrentUser, Role
+from app.checkout import holds
 from app.concessions import menu, stands
 from app.errors import AppError
 from app.events import lifecycle, ticket_types
 from app.events import service as events
 from app.firebase import UserNotFoundError, get_firebase
+from app.orders import refunds, settlement
+from app.orders import service as orders
+from app.orders.records import OrderState
 from app.parking import lots
 from app.payouts import rules as split_rules
 from app.timeutil import utcnow
@@ -82,6 +86,37 @@ def seed_catalog(uids):
         for ticket_type in DEMO_TICKET_TYPES:
             _create_unless_exists(ticket_types.create_ticket_type, DEMO_EVENT_ID, organizer, **ticket_type)
         lifecycle.publish_event(DEMO_EVENT_ID, organizer)
+
+
+# (key, lines, how many of its tickets are refunded): what the demo customer bought, for the dashboard, the
+# lists and the exports. The keys make holds and orders idempotent, so a second run changes nothing.
+DEMO_SALES = [
+    ("general-pair", [{"kind": "ticket", "ticket_type_id": "general", "quantity": 2}], 0),
+    ("general-trio", [{"kind": "ticket", "ticket_type_id": "general", "quantity": 3}], 1),
+    ("stalls-seat", [{"kind": "ticket", "seats": ["stalls:A:5"]}], 0),
+]
+
+
+def seed_sales(uids):
+    """The demo customer's paid orders at the box office, one of them partly refunded by the organizer."""
+    organizer = CurrentUser(uid=uids[Role.ORGANIZER], email=None, role=Role.ORGANIZER)
+    sold = 0
+    for key, lines, refunded in DEMO_SALES:
+        try:
+            hold = holds.place_hold(DEMO_EVENT_ID, uids[Role.CUSTOMER], lines=lines, idempotency_key=f"demo-{key}")
+            order = orders.create_order(uids[Role.CUSTOMER], hold_id=hold["id"], payment_method="manual",
+                                        idempotency_key=f"demo-{key}")
+            if order["state"] == OrderState.PENDING_PAYMENT:
+                order = settlement.mark_paid(order["id"], organizer)
+                tickets = [t["ticket_id"] for t in order["tickets"]][:refunded]
+                if tickets:
+                    refunds.refund_order(order["id"], organizer, ticket_ids=tickets, reason="Demo: could not come")
+        except AppError as exc:
+            # The demo event may be sold out or over by now; the catalogue is still there to try things on.
+            click.echo(f"Demo sale {key} skipped: {exc.message}")
+            continue
+        sold += 1
+    return sold
 
 
 DEMO_STANDS = [
@@ -158,6 +193,7 @@ def seed_demo():
     seed_concessions(uids)
     seed_parking(uids)
     seed_split_rules(uids)
+    seed_sales(uids)
     return uids
 
 

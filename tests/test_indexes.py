@@ -33,6 +33,7 @@ from app.orders.unpaid import expire_orders
 from app.parking.sessions import flag_overdue_sessions
 from app.payouts.repair import repair_bookings
 from app.payouts.transfers import send_payouts
+from app.reports.counters import catch_up_sales
 from app.singleflight import sweep_flights
 from app.timeutil import utcnow
 from tests.parking.conftest import make_garage, slot_start  # noqa: F401  (the fixture)
@@ -153,17 +154,22 @@ def orders_journey(app, client, owner, make_user, make_event):
         sweep_flights()
 
 
+def bought(client, owner, buyer, event, quantity):
+    """(order, its tickets): the buyer's order of the event's first ticket type, paid at the box office."""
+    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
+    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
+                       json={"items": [{"ticket_type_id": general["id"], "quantity": quantity}]}).json
+    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
+                        headers=buyer.headers).json
+    return order, client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+
+
 def checkin_journey(client, owner, make_user, make_event):
     """A paid ticket scanned at the door, the offline sync read page by page, an upload and the stats."""
     buyer = make_user()
     starts = utcnow().replace(microsecond=0) + timedelta(hours=1)
     event = make_event(owner, starts_at=starts, ends_at=starts + timedelta(hours=2), ticket_type={"capacity": 3})
-    general = client.get(f"/api/v1/events/{event['id']}/ticket-types").json[0]
-    hold = client.post(f"/api/v1/events/{event['id']}/holds", headers=buyer.headers,
-                       json={"items": [{"ticket_type_id": general["id"], "quantity": 2}]}).json
-    order = client.post("/api/v1/orders", json={"hold_id": hold["id"], "payment_method": "manual"},
-                        headers=buyer.headers).json
-    tickets = client.post(f"/api/v1/orders/{order['id']}/mark-paid", headers=owner.headers).json["tickets"]
+    _, tickets = bought(client, owner, buyer, event, 2)
     codes = [client.get(f"/api/v1/tickets/{t['ticket_id']}", headers=buyer.headers).json["code"] for t in tickets]
     door = f"/api/v1/events/{event['id']}"
     scan = client.post(f"{door}/checkins", json={"code": codes[0], "nonce": "index-scan-1"}, headers=owner.headers)
@@ -176,6 +182,46 @@ def checkin_journey(client, owner, make_user, make_event):
                           headers=owner.headers).json
         cursor, pages = page["next_cursor"], pages + 1
     assert client.get(f"{door}/checkins/stats", headers=owner.headers).status_code == 200
+
+
+def combinations(options):
+    """Every subset of the options, as query strings."""
+    for used in itertools.product((False, True), repeat=len(options)):
+        yield urlencode({name: value for (name, value), on in zip(options.items(), used) if on})
+
+
+def back_office_journey(app, client, owner, make_user, make_event):
+    """The lists of orders, tickets and audit entries with every combination of their filters, for a buyer, an
+    organizer and an admin; the dashboard, the exports, a customer's own data and the sales catch-up."""
+    buyer, admin = make_user(), make_user(Role.ADMIN)
+    event = make_event(owner, ticket_type={"capacity": 5})
+    order, tickets = bought(client, owner, buyer, event, 2)
+    assert client.post(f"/api/v1/orders/{order['id']}/refunds", json={"ticket_ids": [tickets[0]["ticket_id"]]},
+                       headers=owner.headers).status_code == 201
+    since, until = (utcnow() - timedelta(days=1)).isoformat(), (utcnow() + timedelta(days=1)).isoformat()
+    window = {"from": since, "to": until, "with_total": "true"}
+    for query in combinations({"event_id": event["id"], "buyer_uid": buyer.uid, "payment_status": "paid", **window}):
+        for user in (owner, admin):
+            assert client.get(f"/api/v1/orders?scope=managed&{query}", headers=user.headers).status_code == 200
+    for status in ("pending_payment", "expired", "partially_refunded"):
+        for query in (f"payment_status={status}", f"payment_status={status}&event_id={event['id']}"):
+            assert client.get(f"/api/v1/orders?scope=own&{query}", headers=buyer.headers).status_code == 200
+            assert client.get(f"/api/v1/orders?scope=managed&{query}", headers=owner.headers).status_code == 200
+    for query in combinations({"event_id": event["id"], "order_id": order["id"], "checked_in": "false",
+                               "with_total": "true"}):
+        for user, scope in ((buyer, "own"), (owner, "managed"), (admin, "managed")):
+            assert client.get(f"/api/v1/tickets?scope={scope}&{query}", headers=user.headers).status_code == 200
+    for query in combinations({"action": "order.refunded", "event_id": event["id"], "actor_uid": owner.uid,
+                               "target": f"order/{order['id']}", **window}):
+        assert client.get(f"/api/v1/admin/audit?{query}", headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/dashboard", headers=owner.headers).status_code == 200
+    assert client.get(f"/api/v1/dashboard?organizer_uid={owner.uid}", headers=admin.headers).status_code == 200
+    for what in ("orders", "attendees", "checkins"):
+        response = client.get(f"/api/v1/events/{event['id']}/exports/{what}.csv", headers=owner.headers)
+        assert response.status_code == 200 and response.data
+    assert client.get("/api/v1/users/me/export", headers=buyer.headers).status_code == 200
+    with app.app_context():
+        catch_up_sales()
 
 
 def concessions_journey(app, bar, make_user):
@@ -298,6 +344,7 @@ def test_every_query_has_an_index(app, client, make_user, make_venue, make_event
     concessions_journey(app, make_bar(seated=True), make_user)
     parking_journey(app, client, make_garage, make_user)
     payouts_journey(app, client, owner, make_user, make_event)
+    back_office_journey(app, client, owner, make_user, make_event)
 
     indexes = json.loads(INDEXES.read_text())["indexes"]
     used = []

@@ -3,17 +3,17 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from app.audit import service
 from app.auth import roles_required
-from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.pages import CreatedBetweenQuery, PageOut
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="The audit log (admins)")
 
 
-class AuditQuery(Schema):
+class AuditQuery(CreatedBetweenQuery):
     action = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "e.g. order.refunded"})
     event_id = fields.String(validate=validate.Length(min=1, max=64))
     actor_uid = fields.String(validate=validate.Length(min=1, max=128))
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
-    cursor = fields.String(validate=validate.Length(min=1, max=1000))
+    target = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "The record acted on, as kind/id: order/<id>, user/<uid>, venue/<id>, event/<id>, ..."})
 
 
 class AuditEntryOut(Schema):
@@ -22,14 +22,18 @@ class AuditEntryOut(Schema):
     actor_uid = fields.String(required=True, metadata={"description": "A user's uid, or 'system'."})
     target = fields.String()
     event_id = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True, metadata={"description": "The values the action changed, as they were; "
+                                                                  "null: the record did not exist."})
+    after = fields.Dict(allow_none=True, metadata={"description": "The same values afterwards; null: removed."})
     details = fields.Dict()
     request_id = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True, metadata={"description": "The client's address (scheduler jobs: null)."})
+    user_agent = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
 
 
-class AuditPage(Schema):
+class AuditPage(PageOut):
     items = fields.List(fields.Nested(AuditEntryOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 @blp.route("/admin/audit", methods=["GET"])
@@ -37,5 +41,8 @@ class AuditPage(Schema):
 @blp.arguments(AuditQuery, location="query", unknown=RAISE)
 @blp.response(200, AuditPage)
 def list_audit(args):
-    """Financial and admin actions, newest first: who, what, when, under which request id"""
+    """Admin and money actions, newest first: who, what, to which record, when, from where, before and after
+
+    Filters combine: action, event_id, actor_uid, target, from and to. Entries are never changed or removed.
+    """
     return service.list_entries(**args)

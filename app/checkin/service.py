@@ -26,11 +26,13 @@ from enum import StrEnum
 
 from flask import current_app
 from google.cloud import firestore
+from google.cloud.firestore_v1 import FieldFilter
 
 from app.errors import AppError
 from app.events import service as events
 from app.events import ticket_types
 from app.firebase import db
+from app.pagination import iter_pages
 from app.tickets import codes
 from app.tickets import service as tickets
 from app.timeutil import utcnow
@@ -252,3 +254,10 @@ def perform_checkin(event_id, user, *, code, nonce, gate):
     now = utcnow()
     return record_scan(event, code, {"nonce": nonce, "gate": gate, "scanned_at": now, "recorded_at": now,
                                      "source": str(Source.ONLINE), "by_uid": user.uid})
+
+
+def iter_event_entries(event_id, *, size):
+    """Every admission of the event (one entry per ticket, with its first and last entry), a page at a time."""
+    query = (db().collection(ENTRIES).where(filter=FieldFilter("event_id", "==", event_id))
+             .order_by("updated_at").order_by("__name__"))
+    yield from iter_pages(query, size)

@@ -37,7 +37,7 @@ def publish_event(event_id, user):
             raise AppError("no_ticket_types", "Add at least one ticket type before publishing.")
         return {"status": EventStatus.PUBLISHED.value, "published_at": now}
 
-    event = service.change_event(event_id, user, change)
+    event = service.change_event(event_id, user, change, audit_action="event.published")
     logger.info("event published event=%s", event_id)
     event_published.send(event)
     return event
@@ -48,7 +48,7 @@ def cancel_event(event_id, user):
         _require_transition(event, EventStatus.CANCELLED)
         return {"status": EventStatus.CANCELLED.value, "cancelled_at": utcnow()}
 
-    event = service.change_event(event_id, user, change)
+    event = service.change_event(event_id, user, change, audit_action="event.cancelled")
     logger.info("event cancelled event=%s", event_id)
     event_cancelled.send(event)
     return event

@@ -88,6 +88,14 @@ def create_ticket_type(data, event_id):
     return ticket_types.create_ticket_type(event_id, g.user, **data)
 
 
+@blp.route("/events/<event_id>/ticket-types/<ticket_type_id>", methods=["GET"])
+@optional_login
+@blp.response(200, TicketTypeOut)
+def get_ticket_type(event_id, ticket_type_id):
+    """One of the event's ticket types"""
+    return ticket_types.get_ticket_type(event_id, ticket_type_id, viewer=g.user)
+
+
 @blp.route("/events/<event_id>/ticket-types/<ticket_type_id>", methods=["PATCH"])
 @roles_required(*MANAGERS)
 @blp.arguments(TicketTypePatch)

@@ -15,6 +15,7 @@ from google.cloud import firestore
 from google.cloud.firestore import FieldFilter
 
 from app import readcache
+from app.audit import service as audit
 from app.auth import Role
 from app.errors import AppError, field_error
 from app.events.search import query_terms, search_terms
@@ -32,6 +33,7 @@ LIST_FAMILY = "events:list"
 DEFAULT_REMINDERS_MINUTES = [24 * 60, 2 * 60]
 DOCUMENT_ID = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")
 BATCH_SIZE = 400
+AUDITED_ON_CREATE = ("title", "venue_id", "organizer_uid", "status", "starts_at", "ends_at", "timezone")
 
 
 class EventStatus(StrEnum):
@@ -92,6 +94,34 @@ def managed_event(event_id, user):
         return event
     require_manageable(event, user)
     return event
+
+
+def sales_scope(user, *, event_id=None):
+    """The equality filters that bound a list of sales (orders, tickets) to what ``user`` manages: one event
+    (deleted or not; 404 or 403 as for the event itself), an organizer's events (``organizer_uid``, copied onto
+    each sale), or, for admins, nothing."""
+    if event_id is not None:
+        managed_event(event_id, user)
+        return [("event_id", event_id)]
+    if user.role == Role.ADMIN:
+        return []
+    if user.role == Role.ORGANIZER:
+        return [("organizer_uid", user.uid)]
+    raise AppError("forbidden", "Only organizers and admins list the sales of events.")
+
+
+def find_event(event_id):
+    """The stored event, deleted or not, or None: for domains that keep figures about it."""
+    try:
+        return _record(event_id)
+    except AppError:
+        return None
+
+
+def organized_events(organizer_uid):
+    """Every event of an organizer, deleted ones included, by start time."""
+    query = db().collection(EVENTS).where(filter=FieldFilter("organizer_uid", "==", organizer_uid))
+    return sorted((doc.to_dict() for doc in query.stream()), key=lambda e: (e["starts_at"], e["id"]))
 
 
 def can_work_event(user, event):
@@ -195,17 +225,25 @@ def create_event(user, *, venue_id, title, category, starts_at, ends_at, timezon
         "created_at": now, "updated_at": now, "published_at": None, "cancelled_at": None,
         "completed_at": None, "deleted_at": None,
     }, venue)
+    batch = db().batch()
+    batch.create(ref, event)
+    audit.record("event.created", actor_uid=user.uid, target=f"event/{ref.id}", event_id=ref.id,
+                 after={k: event[k] for k in AUDITED_ON_CREATE}, transaction=batch, now=now)
     try:
-        ref.create(event)
+        batch.commit()
     except gexc.AlreadyExists:
         raise AppError("already_exists", "An event with this id exists.") from None
     logger.info("event created event=%s organizer=%s venue=%s", ref.id, user.uid, venue_id)
     return event
 
 
-def change_event(event_id, user, change):
-    """Apply change(event, transaction) -> updates to a fresh read of an event the user manages,
-    in one transaction; caches are invalidated once it commits."""
+# Derived from the audited fields; an audit entry shows the fields themselves.
+UNAUDITED = ("updated_at", "search_terms")
+
+
+def change_event(event_id, user, change, *, audit_action):
+    """Apply change(event, transaction) -> updates to a fresh read of an event the user manages, in one
+    transaction with its audit entry; caches are invalidated once it commits."""
     ref = event_ref(event_id)
 
     @firestore.transactional
@@ -215,6 +253,9 @@ def change_event(event_id, user, change):
         require_manageable(event, user)
         updates = {**change(event, transaction), "updated_at": utcnow()}
         transaction.update(ref, updates)
+        before, after = audit.changed(event, {k: v for k, v in updates.items() if k not in UNAUDITED})
+        audit.record(audit_action, actor_uid=user.uid, target=f"event/{event_id}", event_id=event_id, before=before,
+                     after=after, transaction=transaction, now=updates["updated_at"])
         return {**event, **updates}
 
     event = apply(db().transaction())
@@ -244,7 +285,7 @@ def update_event(event_id, user, **changes):
             return {**changes, "search_terms": _terms(merged)}
         return changes
 
-    event = change_event(event_id, user, change)
+    event = change_event(event_id, user, change, audit_action="event.updated")
     logger.info("event updated event=%s fields=%s", event_id, sorted(changes))
     return event
 
@@ -256,7 +297,7 @@ def delete_event(event_id, user):
                            details={"from": event["status"], "to": "deleted"})
         return {"deleted_at": utcnow()}
 
-    change_event(event_id, user, change)
+    change_event(event_id, user, change, audit_action="event.deleted")
     logger.info("event deleted event=%s", event_id)
 
 

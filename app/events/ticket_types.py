@@ -6,6 +6,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from app import readcache
+from app.audit import service as audit
 from app.errors import AppError, field_error
 from app.events import service as events
 from app.events.service import TICKET_TYPES
@@ -45,6 +46,14 @@ def list_ticket_types(event_id, *, viewer=None):
     return readcache.cached(_family(event_id), "list", lambda: events.live_ticket_types(event_id))
 
 
+def get_ticket_type(event_id, ticket_type_id, *, viewer=None):
+    """One live ticket type of an event the viewer may see (drafts: their organizer and admins)."""
+    for ticket_type in list_ticket_types(event_id, viewer=viewer):
+        if ticket_type["id"] == ticket_type_id:
+            return ticket_type
+    raise _not_found()
+
+
 def _in_transaction(event_id, user, work):
     """Run work(event, transaction) for an open event the user manages, in one transaction."""
     ref = events.event_ref(event_id)
@@ -61,6 +70,11 @@ def _in_transaction(event_id, user, work):
     readcache.invalidate(_family(event_id))
     ticket_types_changed.send(event_id)
     return result
+
+
+def _audit(action, user, event_id, ticket_type_id, before, after, transaction, now):
+    audit.record(action, actor_uid=user.uid, target=f"ticket_type/{event_id}/{ticket_type_id}", event_id=event_id,
+                 before=before, after=after, transaction=transaction, now=now)
 
 
 def unit_scope(event_id, ticket_type):
@@ -132,6 +146,7 @@ def create_ticket_type(event_id, user, *, name, price, currency, kind, capacity=
             "sales_ends_at": sales_ends_at, "created_at": now, "updated_at": now, "deleted_at": None,
         }
         transaction.create(ref, ticket_type)
+        _audit("ticket_type.created", user, event_id, ref.id, None, ticket_type, transaction, now)
         return ticket_type
 
     try:
@@ -183,6 +198,8 @@ def update_ticket_type(event_id, ticket_type_id, user, **changes):
                 new_capacity=changes["capacity"]))
         updates["updated_at"] = utcnow()
         transaction.update(ref, updates)
+        before, after = audit.changed(current, {k: v for k, v in updates.items() if k != "updated_at"})
+        _audit("ticket_type.updated", user, event_id, ticket_type_id, before, after, transaction, updates["updated_at"])
         return {**current, **updates}
 
     ticket_type = _in_transaction(event_id, user, work)
@@ -201,6 +218,8 @@ def delete_ticket_type(event_id, ticket_type_id, user):
         resizing.restore_retired(transaction, ticket_type_id)
         now = utcnow()
         transaction.update(ref, {"deleted_at": now, "updated_at": now})
+        _audit("ticket_type.deleted", user, event_id, ticket_type_id, {"deleted_at": None}, {"deleted_at": now},
+               transaction, now)
 
     _in_transaction(event_id, user, work)
     logger.info("ticket type deleted event=%s ticket_type=%s", event_id, ticket_type_id)

@@ -98,7 +98,7 @@ def create_discount(event_id, user, *, code, kind, percent_off=None, amount_off=
             discount["generation"] = (snapshot.to_dict().get("generation") or 1) + 1
         transaction.set(ref, discount)
         audit.record("discount.created", actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id,
-                     details={"code": discount["code"]}, transaction=transaction, now=now)
+                     after=view(discount), details={"code": discount["code"]}, transaction=transaction, now=now)
 
     write(db().transaction())
     logger.info("discount created event=%s code=%s", event_id, discount["code"])
@@ -125,8 +125,9 @@ def _change(event_id, code, user, change, action):
         now = utcnow()
         updates = {**change(current, now), "updated_at": now}
         transaction.update(ref, updates)
-        audit.record(action, actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id,
-                     details={"code": current["code"], "fields": sorted(k for k in updates if k != "updated_at")},
+        before, after = audit.changed(current, {k: v for k, v in updates.items() if k != "updated_at"})
+        audit.record(action, actor_uid=user.uid, target=f"discount/{ref.id}", event_id=event_id, before=before,
+                     after=after, details={"code": current["code"], "fields": sorted(after)},
                      transaction=transaction, now=now)
         return {**current, **updates}
 

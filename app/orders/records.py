@@ -12,6 +12,7 @@ from app.checkout.holds import line_view
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
+from app.pagination import iter_pages
 from app.timeutil import utcnow
 
 ORDERS = "orders"
@@ -90,3 +91,19 @@ def read_order(order_id, user):
 
 def get_order(order_id, user):
     return view(read_order(order_id, user), user)
+
+
+def refunds_of_issued(order_ids):
+    """{issued id: the refund entry that refunded it} over these orders: why a ticket (pass, pickup) was voided."""
+    found = {}
+    for snapshot in db().get_all([order_ref(i) for i in sorted(set(order_ids))], field_paths=["refunds"]):
+        for refund in (snapshot.get("refunds") if snapshot.exists else None) or []:
+            found.update(dict.fromkeys(refund.get("ticket_ids") or [], refund))
+    return found
+
+
+def paid_between(start, end, *, size):
+    """Orders paid in [start, end), oldest first, ``size`` at a time."""
+    query = (db().collection(ORDERS).where(filter=FieldFilter("paid_at", ">=", start))
+             .where(filter=FieldFilter("paid_at", "<", end)).order_by("paid_at").order_by("__name__"))
+    yield from iter_pages(query, size)

@@ -28,10 +28,11 @@ from flask import current_app
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter, Query
 
+from app.audit import service as audit
 from app.errors import AppError
 from app.firebase import db
 from app.orders.records import order_ref
-from app.pagination import fetch_page
+from app.pagination import fetch_page, iter_pages
 from app.payments import providers
 from app.staged import run_staged
 from app.timeutil import utcnow
@@ -223,7 +224,17 @@ def list_refunds(*, state=None, limit, cursor=None):
     return {"items": items, "next_cursor": next_cursor}
 
 
-def retry_refund(refund_id):
+def refunded_between(start, end, *, size):
+    """[(order, its entry of the refund)] for refunds recorded in [start, end), oldest first, a page at a time."""
+    query = (db().collection(REFUNDS).where(filter=FieldFilter("created_at", ">=", start))
+             .where(filter=FieldFilter("created_at", "<", end)).order_by("created_at").order_by("__name__"))
+    for page in iter_pages(query, size, fields=["order_id", "created_at"]):
+        orders = {s.id: s.to_dict() for s in db().get_all([order_ref(r["order_id"]) for r in page]) if s.exists}
+        yield [(orders[r["order_id"]], entry) for r in page if r["order_id"] in orders
+               for entry in orders[r["order_id"]]["refunds"] if entry["id"] == r["id"]]
+
+
+def retry_refund(refund_id, *, actor_uid):
     """An admin sends a parked or failed refund again, with a fresh set of attempts."""
     snapshot = refund_ref(refund_id).get() if refund_id.isalnum() else None
     if snapshot is None or not snapshot.exists:
@@ -231,7 +242,15 @@ def retry_refund(refund_id):
     if snapshot.get("state") not in {RefundState.PARKED, RefundState.FAILED}:
         raise AppError("invalid_transition", f"The refund is {snapshot.get('state')}; only parked or failed ones "
                        "are retried.", details={"from": snapshot.get("state"), "to": str(RefundState.PENDING)})
-    _record(refund_id, lambda current, now: {"state": str(RefundState.PENDING), "attempts": 0, "due_at": now,
-                                             "claimed_until": None, "last_error": None})
+    def retry(tx):
+        current = tx.get(refund_ref(refund_id))
+        merged = _record_in(tx, current, lambda record, now: {
+            "state": str(RefundState.PENDING), "attempts": 0, "due_at": now, "claimed_until": None, "last_error": None})
+        audit.record("refund.retried", actor_uid=actor_uid, target=f"refund/{refund_id}", event_id=merged["event_id"],
+                     before={k: current.get(k) for k in ("state", "attempts", "last_error")},
+                     after={k: merged[k] for k in ("state", "attempts", "last_error")}, transaction=tx,
+                     now=merged["updated_at"])
+
+    run_staged(retry)
     send_soon(refund_id)
     return refund_ref(refund_id).get().to_dict()

@@ -18,7 +18,7 @@ from app.errors import AppError
 from app.inventory import claims
 from app.orders import refund_queue
 from app.orders.records import OrderState, can_manage, not_found, order_ref, view
-from app.orders.settlement import by_line, claimed_units
+from app.orders.settlement import by_line, claimed_units, money_state
 from app.orders.signals import order_refunded
 from app.staged import run_staged
 from app.timeutil import utcnow
@@ -76,6 +76,7 @@ def refund_in(tx, order, chosen, now, *, reason, actor_uid, force):
                "state": str(OrderState.REFUNDED if everything else OrderState.PARTIALLY_REFUNDED)}
     tx.update(order_ref(order["id"]), updates)
     audit.record("order.refunded", actor_uid=actor_uid, target=f"order/{order['id']}", event_id=order["event_id"],
+                 before=money_state(order), after=money_state({**order, **updates}),
                  details={"refund_id": record["id"], "amount": amount, "currency": order["currency"],
                           "unit_keys": sorted(keys), "ticket_ids": record["ticket_ids"], "reason": reason,
                           "allow_checked_in": force}, transaction=tx, now=now)

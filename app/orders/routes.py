@@ -5,12 +5,12 @@ from marshmallow import RAISE
 from app.auth import login_required, roles_required
 from app.checkout.schemas import IdempotencyHeader
 from app.extensions import limiter
-from app.orders import (discounts, payment, records, refund_queue, refunds, service, settlement, stats, unpaid,
+from app.orders import (discounts, lists, payment, records, refund_queue, refunds, service, settlement, unpaid,
                         webhooks)
 from app.orders.schemas import (DiscountIn, DiscountOut, DiscountPatch, OrderCreate, OrderOut, OrderPage,
-                                OrderQuery, RefundIn, RefundPage, RefundQuery, RefundRecordOut, StatsOut, WebhookOut)
+                                OrderQuery, RefundIn, RefundPage, RefundQuery, RefundRecordOut, WebhookOut)
 
-blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders, discounts, refunds and sales stats")
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders, discounts and refunds")
 webhooks_blp = Blueprint("payment_webhooks", __name__, url_prefix="/api/v1",
                          description="Payment providers' signed webhooks")
 
@@ -37,8 +37,13 @@ def create_order(data, idempotency_key=None):
 @blp.arguments(OrderQuery, location="query", unknown=RAISE)
 @blp.response(200, OrderPage)
 def list_orders(args):
-    """Your orders, newest first; with event_id, every order of an event you organize"""
-    return service.list_orders(g.user, **args)
+    """Orders, newest first: yours, or (scope=managed) those of the events you organize; admins see all
+
+    Filters combine: event_id, buyer_uid, payment_status, from and to (creation time). with_total=true also
+    counts every match, except for payment_status pending_payment and expired, which are checked against the
+    payment deadline as they are read.
+    """
+    return lists.list_orders(g.user, **args)
 
 
 @blp.route("/orders/<order_id>", methods=["GET"])
@@ -97,7 +102,7 @@ def list_refunds(args):
 @blp.response(200, RefundRecordOut)
 def retry_refund(refund_id):
     """Send a parked or failed refund again (admin)"""
-    return refund_queue.retry_refund(refund_id)
+    return refund_queue.retry_refund(refund_id, actor_uid=g.user.uid)
 
 
 @blp.route("/events/<event_id>/discounts", methods=["GET"])
@@ -132,14 +137,6 @@ def update_discount(data, event_id, code):
 def delete_discount(event_id, code):
     """Withdraw a discount code; orders that used it keep their price"""
     discounts.delete_discount(event_id, code, g.user)
-
-
-@blp.route("/events/<event_id>/stats", methods=["GET"])
-@roles_required(*MANAGERS)
-@blp.response(200, StatsOut)
-def get_stats(event_id):
-    """Sold, held, revenue and refunds, in total and per ticket type (organizer or admin)"""
-    return stats.get_event_stats(event_id, g.user)
 
 
 def _signed_by_stripe():

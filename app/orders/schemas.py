@@ -2,6 +2,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.checkout.schemas import LineOut
 from app.fields import UtcDateTime
+from app.orders.records import OrderState
+from app.pages import CreatedBetweenQuery, PageOut
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID = validate.Length(min=1, max=64)
@@ -20,10 +22,15 @@ class OrderCreate(Schema):
         "description": "The buyer's tip, in minor units; it goes with the lines that take tips (a stand's food)."})
 
 
-class OrderQuery(Schema):
-    event_id = fields.String(validate=ID, metadata={"description": "All orders of an event you organize."})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
-    cursor = fields.String(validate=validate.Length(min=1, max=1000))
+class OrderQuery(CreatedBetweenQuery):
+    scope = fields.String(validate=validate.OneOf(["own", "managed"]), metadata={
+        "description": "own: what you bought; managed: the orders of events you organize (admins: all orders). "
+                       "Default: managed when filtering by event_id or buyer_uid, else own."})
+    event_id = fields.String(validate=ID, metadata={"description": "Orders of this event."})
+    buyer_uid = fields.String(validate=validate.Length(min=1, max=128),
+                              metadata={"description": "Orders of this buyer."})
+    payment_status = fields.String(validate=validate.OneOf([s.value for s in OrderState]), metadata={
+        "description": "The order's state as it reads (an unpaid order past its deadline is expired)."})
 
 
 class OrderTicketOut(Schema):
@@ -84,6 +91,7 @@ class RefundOut(Schema):
 class OrderOut(Schema):
     id = fields.String(required=True)
     event_id = fields.String(required=True)
+    organizer_uid = fields.String(metadata={"description": "The event's organizer."})
     buyer_uid = fields.String()
     hold_id = fields.String()
     state = fields.String(required=True, metadata={
@@ -110,9 +118,8 @@ class OrderOut(Schema):
     updated_at = fields.DateTime()
 
 
-class OrderPage(Schema):
+class OrderPage(PageOut):
     items = fields.List(fields.Nested(OrderOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class RefundIn(Schema):
@@ -215,30 +222,6 @@ class DiscountOut(Schema):
     kinds = fields.List(fields.String(), allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-
-
-class TicketTypeStatsOut(Schema):
-    ticket_type_id = fields.String()
-    name = fields.String()
-    capacity = fields.Integer()
-    sold = fields.Integer()
-    held = fields.Integer(metadata={"description": "In unexpired holds and unpaid orders."})
-    gross = fields.Integer(metadata=MINOR_UNITS)
-    refunds = fields.Integer(metadata=MINOR_UNITS)
-    revenue = fields.Integer(metadata=MINOR_UNITS)
-
-
-class StatsOut(Schema):
-    event_id = fields.String()
-    currency = fields.String(allow_none=True)
-    as_of = fields.DateTime()
-    orders_paid = fields.Integer()
-    sold = fields.Integer()
-    held = fields.Integer()
-    gross = fields.Integer(metadata=MINOR_UNITS)
-    refunds = fields.Integer(metadata=MINOR_UNITS)
-    revenue = fields.Integer(metadata=MINOR_UNITS)
-    ticket_types = fields.List(fields.Nested(TicketTypeStatsOut))
 
 
 class WebhookOut(Schema):

@@ -1,4 +1,4 @@
-"""Orders: the checkout of a hold, and the lists of them.
+"""Orders: the checkout of a hold (the lists of them are in ``lists``).
 
 An order is created in one
 transaction with its hold's conversion and its discount redemption (see
@@ -13,10 +13,9 @@ after the transaction commits (``payment``).
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
-from google.cloud.firestore_v1 import FieldFilter, Query
 
 from app import singleflight
 from app.audit import service as audit
@@ -27,25 +26,11 @@ from app.events import service as events
 from app.firebase import db
 from app.orders import discount_guesses, discounts, payment
 from app.orders.records import ORDERS, OrderState, order_ref, view
-from app.pagination import fetch_page
 from app.payments import providers
 from app.staged import run_staged
 from app.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
-
-def list_orders(user, *, event_id=None, limit, cursor=None):
-    """The caller's orders, or with ``event_id`` every order of an event the caller manages; newest first."""
-    query = db().collection(ORDERS)
-    if event_id:
-        events.managed_event(event_id, user)
-        query = query.where(filter=FieldFilter("event_id", "==", event_id))
-    else:
-        query = query.where(filter=FieldFilter("buyer_uid", "==", user.uid))
-    query = query.order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING)
-    items, next_cursor = fetch_page(query, {"created_at": datetime}, limit=limit, cursor=cursor)
-    now = utcnow()
-    return {"items": [view(order, user, now) for order in items], "next_cursor": next_cursor}
 
 
 def _fingerprint(hold_id, discount_code, payment_method, tip):
@@ -114,7 +99,8 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
         provider.check_amount(totals["total"], hold["currency"])
         deadline = now + ttl
         order = {
-            "id": order_id, "event_id": hold["event_id"], "buyer_uid": buyer_uid, "hold_id": hold_id,
+            "id": order_id, "event_id": hold["event_id"], "organizer_uid": event["organizer_uid"],
+            "buyer_uid": buyer_uid, "hold_id": hold_id,
             "slot_id": hold["slot_id"], "state": str(OrderState.PENDING_PAYMENT), "currency": hold["currency"],
             "items": lines, "units": order_units(cart.lines, units), "tax_rates": hold.get("tax_rates") or {},
             **totals, "discount_code": discount and discount.get("code"),
@@ -127,6 +113,7 @@ def create_order(buyer_uid, *, hold_id, payment_method, discount_code=None, tip=
             discounts.redeem(tx, discount, now)
         tx.create(order_ref(order_id), order)
         audit.record("order.created", actor_uid=buyer_uid, target=f"order/{order_id}", event_id=order["event_id"],
+                     after={"state": order["state"], "total": order["total"]},
                      details={"total": order["total"], "currency": order["currency"], "tip": tip,
                               "discount_code": order["discount_code"], "payment_method": payment_method,
                               "kinds": sorted({line["kind"] for line in lines})}, transaction=tx, now=now)

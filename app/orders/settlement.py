@@ -31,6 +31,12 @@ from app.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 
+def money_state(order):
+    """What an order's audit entries show of it before and after a money action."""
+    return {"state": order["state"], "payment_status": order["payment"].get("status"),
+            "refunded_amount": order["refunded_amount"]}
+
+
 def claimed_units(units):
     """The inventory claims ``{unit_id, pool, unit}`` the units hold: one per ticket, one per time slot of a
     parking space. Orders made before units kept ``claims`` hold their one claim at the unit."""
@@ -128,7 +134,8 @@ def settle_order(order_id, *, provider, amount, currency, reference=None, actor_
                                 "refunded_amount": order["refunded_amount"] + amount})
             tx.update(ref, updates)
         audit.record(f"payment.{outcome}", actor_uid=actor_uid, target=f"order/{order_id}",
-                     event_id=order["event_id"], details={"provider": provider, "amount": amount,
+                     event_id=order["event_id"], before=money_state(order), after=money_state({**order, **updates}),
+                     details={"provider": provider, "amount": amount,
                                                           "currency": currency, "reference": reference},
                      transaction=tx, now=now)
         if once is not None:

@@ -54,7 +54,7 @@ def end_unpaid(order_id, *, target, actor_uid, only_if_lapsed):
         updates = {"state": str(state), "updated_at": now, f"{state}_at": now}
         tx.update(ref, updates)
         audit.record(f"order.{state}", actor_uid=actor_uid, target=f"order/{order_id}", event_id=order["event_id"],
-                     transaction=tx, now=now)
+                     before={"state": order["state"]}, after={"state": str(state)}, transaction=tx, now=now)
         return {**order, **updates}, True
 
     order, changed = run_staged(end)

@@ -14,7 +14,10 @@ blp = Blueprint("tickets", __name__, url_prefix="/api/v1", description="Tickets 
 @blp.arguments(TicketQuery, location="query", unknown=RAISE)
 @blp.response(200, TicketPage)
 def list_tickets(args):
-    """Your tickets, newest first"""
+    """Tickets, newest first: yours, or (scope=managed) those of the events you organize; admins see all
+
+    Filters combine: order_id, event_id, checked_in. with_total=true also counts every match.
+    """
     return service.list_tickets(g.user, **args)
 
 

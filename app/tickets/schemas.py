@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.pages import PageOut, PageQuery
 
 ID = validate.Length(min=1, max=64)
 SEAT = validate.Regexp(r"^[^:/\s]{1,64}:[^:/\s]{1,64}:[^:/\s]{1,64}$", error="A seat id is section:row:seat.")
@@ -24,9 +24,25 @@ class TicketLineIn(Schema):
             raise ValidationError("A seat appears once.", "seats")
 
 
-class TicketQuery(Schema):
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
-    cursor = fields.String(validate=validate.Length(min=1, max=1000))
+class TicketQuery(PageQuery):
+    scope = fields.String(validate=validate.OneOf(["own", "managed"]), metadata={
+        "description": "own: tickets you hold; managed: those of events you organize (admins: all tickets). "
+                       "Default: managed when filtering by event_id, else own."})
+    order_id = fields.String(validate=ID, metadata={"description": "Tickets of this order."})
+    event_id = fields.String(validate=ID, metadata={"description": "Tickets of this event."})
+    checked_in = fields.Boolean(metadata={"description": "true: tickets that have admitted someone; false: not yet."})
+
+
+class UsedOut(Schema):
+    at = fields.DateTime(required=True, metadata={"description": "When the ticket first admitted someone."})
+    gate = fields.String(allow_none=True)
+
+
+class VoidedOut(Schema):
+    at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={
+        "description": "The refund's reason: event_cancelled, organizer (no reason given), or the one given."})
+    refund_id = fields.String(allow_none=True)
 
 
 class TicketOut(Schema):
@@ -45,11 +61,13 @@ class TicketOut(Schema):
     voided_at = fields.DateTime(allow_none=True)
     used_at = fields.DateTime(allow_none=True, metadata={"description": "When the ticket first admitted someone."})
     used_gate = fields.String(allow_none=True)
+    checked_in = fields.Boolean()
+    used = fields.Nested(UsedOut, allow_none=True, metadata={"description": "The first admission; null: unused."})
+    voided = fields.Nested(VoidedOut, allow_none=True, metadata={"description": "Why it is void; null: valid."})
 
 
-class TicketPage(Schema):
+class TicketPage(PageOut):
     items = fields.List(fields.Nested(TicketOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class SeatStateOut(Schema):

@@ -23,7 +23,8 @@ from google.cloud.firestore_v1 import FieldFilter, Query
 from app.errors import AppError
 from app.events import service as events
 from app.firebase import db
-from app.pagination import fetch_page
+from app.orders import records as orders
+from app.pagination import count, fetch_page, iter_pages, page_of
 from app.tickets.codes import encode_public_key, sign_code
 from app.timeutil import utcnow
 
@@ -96,11 +97,13 @@ def issue_ticket(tx, order, line, unit, signing_key, now):
     seat = unit["unit"] if isinstance(unit["unit"], str) else None
     ticket_type_id = line["details"]["ticket_type_id"]
     tx.set(ticket_ref(ticket_id), {
-        "id": ticket_id, "event_id": order["event_id"], "order_id": order["id"], "holder_uid": order["buyer_uid"],
+        "id": ticket_id, "event_id": order["event_id"], "organizer_uid": order.get("organizer_uid"),
+        "order_id": order["id"], "holder_uid": order["buyer_uid"],
         "ticket_type_id": ticket_type_id, "ticket_type_name": line["name"], "seat": seat,
         "price": unit["amount"], "currency": order["currency"],
         "code": sign_code(signing_key, order["event_id"], ticket_id), "state": str(TicketState.VALID),
         "created_at": now, "updated_at": now, "voided_at": None, "used_at": None, "used_gate": None,
+        "checked_in": False,
     })
     return {"id": ticket_id, "ticket_id": ticket_id, "ticket_type_id": ticket_type_id, "seat": seat}
 
@@ -113,15 +116,14 @@ def void_tickets(tx, ticket_ids, now):
 def mark_used(tx, ticket_id, *, at, gate):
     """Inside a check-in's transaction: the ticket admitted someone for the first time. ``updated_at`` stays:
     scanners learn of admissions from the check-ins they sync, not as a change of the ticket."""
-    tx.update(ticket_ref(ticket_id), {"used_at": at, "used_gate": gate})
+    tx.update(ticket_ref(ticket_id), {"used_at": at, "used_gate": gate, "checked_in": True})
 
 
 def _not_found():
     return AppError("not_found", "No such ticket.")
 
 
-def get_ticket(ticket_id, user):
-    """The holder's ticket; the event's organizer and admins see it too."""
+def _read_ticket(ticket_id, user):
     if len(ticket_id) != 32 or not ticket_id.isalnum():
         raise _not_found()
     snapshot = ticket_ref(ticket_id).get()
@@ -133,16 +135,64 @@ def get_ticket(ticket_id, user):
     return ticket
 
 
-def list_tickets(user, *, limit, cursor=None):
-    """The caller's tickets, newest first."""
-    query = (db().collection(TICKETS).where(filter=FieldFilter("holder_uid", "==", user.uid))
-             .order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING))
+def views(tickets):
+    """The tickets as readers see them: ``used`` (the first admission's time and gate) and ``voided`` (when, and
+    why: the reason and id of the refund that voided it, read from its order)."""
+    voided = [t for t in tickets if t["state"] == TicketState.VOIDED]
+    refunds = orders.refunds_of_issued(t["order_id"] for t in voided) if voided else {}
+    result = []
+    for ticket in tickets:
+        refund = refunds.get(ticket["id"]) or {}
+        used = {"at": ticket["used_at"], "gate": ticket["used_gate"]} if ticket.get("used_at") else None
+        result.append({**ticket, "used": used,
+                       "voided": {"at": ticket["voided_at"], "reason": refund.get("reason"),
+                                  "refund_id": refund.get("id")} if ticket["state"] == TicketState.VOIDED else None})
+    return result
+
+
+def get_ticket(ticket_id, user):
+    """The holder's ticket; the event's organizer and admins see it too."""
+    return views([_read_ticket(ticket_id, user)])[0]
+
+
+def tickets_query(user, *, scope=None, order_id=None, event_id=None, checked_in=None):
+    """Tickets newest first: the caller's (``own``), or (``managed``) those of the events the caller organizes,
+    every ticket for admins; filtering by event means ``managed`` unless said otherwise."""
+    scope = scope or ("managed" if event_id else "own")
+    filters = [("holder_uid", user.uid)] if scope == "own" else events.sales_scope(user, event_id=event_id)
+    if scope == "own" and event_id:
+        filters.append(("event_id", event_id))
+    if order_id:
+        filters.append(("order_id", order_id))
+    if checked_in is not None:
+        filters.append(("checked_in", checked_in))
+    query = db().collection(TICKETS)
+    for field, value in filters:
+        query = query.where(filter=FieldFilter(field, "==", value))
+    return query.order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING)
+
+
+def list_tickets(user, *, scope=None, order_id=None, event_id=None, checked_in=None, with_total=False, limit,
+                 cursor=None):
+    """A page of tickets, newest first; ``total`` (when asked for) counts every ticket that matches."""
+    query = tickets_query(user, scope=scope, order_id=order_id, event_id=event_id, checked_in=checked_in)
     items, next_cursor = fetch_page(query, {"created_at": datetime}, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page_of(views(items), next_cursor, count(query) if with_total else None)
+
+
+def iter_event_tickets(event_id, user, *, size):
+    """Every ticket of an event the user manages, a page at a time (for exports)."""
+    for page in iter_pages(tickets_query(user, scope="managed", event_id=event_id), size):
+        yield views(page)
+
+
+def iter_own_tickets(user, *, size):
+    for page in iter_pages(tickets_query(user, scope="own"), size):
+        yield views(page)
 
 
 def ticket_qr_svg(ticket_id, user):
-    ticket = get_ticket(ticket_id, user)
+    ticket = _read_ticket(ticket_id, user)
     buffer = io.BytesIO()
     segno.make(ticket["code"], error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False)
     return buffer.getvalue().decode()

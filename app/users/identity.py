@@ -125,6 +125,13 @@ def exchange_refresh_token(refresh_token):
     }
 
 
+def update_password(id_token, password):
+    """Set the password of the ID token's account; returns the new session Firebase hands out with it."""
+    toolkit, _ = _hosts()
+    return _session_from_toolkit(_post(f"{toolkit}/accounts:update",
+                                       {"idToken": id_token, "password": password, "returnSecureToken": True}))
+
+
 def send_password_reset(email):
     toolkit, _ = _hosts()
     _post(f"{toolkit}/accounts:sendOobCode", {"requestType": "PASSWORD_RESET", "email": email})

@@ -1,12 +1,13 @@
 from flask import current_app, g
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from app.auth import bearer_token, login_required, roles_required
 from app.extensions import limiter
-from app.users import phones, service
-from app.users.schemas import (DeviceIn, DeviceOut, LoginIn, PasswordResetIn, PhoneIn, PhoneOut, PhoneVerificationOut,
-                               PhoneVerifyIn, ProfileOut, ProfilePatch, RefreshIn, RegisterIn, RoleIn, RoleOut,
-                               SessionOut)
+from app.users import accounts, phones, service
+from app.users.schemas import (AccountQuery, DeviceIn, DeviceOut, LoginIn, PasswordChangeIn,
+                               PasswordResetIn, PhoneIn, PhoneOut, PhoneVerificationOut, PhoneVerifyIn, ProfileOut,
+                               ProfilePatch, RefreshIn, RegisterIn, RoleIn, RoleOut, SessionOut, UserAccountOut)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Accounts, sessions and profiles")
 
@@ -135,4 +136,56 @@ def delete_phone():
 @blp.response(200, RoleOut)
 def set_role(data, uid):
     """Change a user's role; their refresh tokens are revoked so the new claims take effect"""
-    return service.set_role(uid, data["role"])
+    return service.set_role(uid, data["role"], actor_uid=g.user.uid)
+
+
+@blp.route("/users/me/account", methods=["GET"])
+@login_required
+@blp.response(200, UserAccountOut)
+def get_my_account():
+    """The caller's Firebase account: when it was created, last signed in and last refreshed a token"""
+    return accounts.get_account(g.user.uid)
+
+
+@blp.route("/users/me/password", methods=["POST"])
+@limiter.limit(_auth_limit)
+@login_required
+@blp.arguments(PasswordChangeIn)
+@blp.response(200, SessionOut)
+def change_password(data):
+    """Change the caller's password (the current one is checked); returns a fresh session, and Firebase ends
+    the account's other sessions"""
+    return accounts.change_password(g.user, **data)
+
+
+@blp.route("/admin/users", methods=["GET"])
+@roles_required("admin")
+@blp.arguments(AccountQuery, location="query", unknown=RAISE)
+@blp.response(200, UserAccountOut)
+def find_user(args):
+    """Find an account by e-mail address (admin)"""
+    return accounts.find_account(args["email"])
+
+
+@blp.route("/admin/users/<uid>", methods=["GET"])
+@roles_required("admin")
+@blp.response(200, UserAccountOut)
+def get_user(uid):
+    """An account: role, whether it is disabled, its sign-in times (admin)"""
+    return accounts.get_account(uid)
+
+
+@blp.route("/admin/users/<uid>/disable", methods=["POST"])
+@roles_required("admin")
+@blp.response(200, UserAccountOut)
+def disable_user(uid):
+    """Disable an account: it can no longer sign in, and its refresh tokens are revoked (admin)"""
+    return accounts.set_disabled(uid, g.user, disabled=True)
+
+
+@blp.route("/admin/users/<uid>/enable", methods=["POST"])
+@roles_required("admin")
+@blp.response(200, UserAccountOut)
+def enable_user(uid):
+    """Let a disabled account sign in again (admin)"""
+    return accounts.set_disabled(uid, g.user, disabled=False)

@@ -97,3 +97,26 @@ class PhoneVerifyIn(Schema):
 class PhoneOut(Schema):
     phone = fields.String(required=True, allow_none=True)
     verified = fields.Boolean(required=True)
+
+
+class UserAccountOut(Schema):
+    uid = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    display_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    role = fields.String(required=True)
+    disabled = fields.Boolean(required=True, metadata={"description": "A disabled account cannot sign in."})
+    email_verified = fields.Boolean()
+    providers = fields.List(fields.String(), metadata={"description": "How it signs in: password, phone, ..."})
+    created_at = fields.DateTime(allow_none=True)
+    last_sign_in_at = fields.DateTime(allow_none=True, metadata={"description": "Its last sign-in, per Firebase."})
+    last_refresh_at = fields.DateTime(allow_none=True, metadata={"description": "Its last ID-token refresh."})
+
+
+class AccountQuery(Schema):
+    email = fields.Email(required=True, **EMAIL)
+
+
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=6, max=128))

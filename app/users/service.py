@@ -5,6 +5,7 @@ import re
 
 from google.api_core import exceptions as gexc
 
+from app.audit import service as audit
 from app.auth import Role, token_cache
 from app.errors import AppError
 from app.firebase import UserNotFoundError, db, get_firebase
@@ -120,6 +121,21 @@ def remove_device(uid, device_id):
     ref.delete()
 
 
+def list_devices(uid):
+    """The user's registered devices as they see them: no push tokens."""
+    return [{k: v for k, v in doc.to_dict().items() if k != "token"}
+            for doc in profile_ref(uid).collection(DEVICES).stream()]
+
+
+def contact_details(uids):
+    """{uid: {email, display_name}} from the profiles (blank for erased accounts), for an organizer's lists."""
+    found = {uid: {"email": None, "display_name": None} for uid in uids}
+    for snapshot in db().get_all([profile_ref(uid) for uid in found], field_paths=["email", "display_name"]):
+        if snapshot.exists:
+            found[snapshot.id] = {k: (snapshot.to_dict() or {}).get(k) for k in ("email", "display_name")}
+    return found
+
+
 def list_device_tokens(uid):
     """The FCM tokens the user's devices registered."""
     return [doc.get("token") for doc in profile_ref(uid).collection(DEVICES).stream()]
@@ -132,14 +148,21 @@ def remove_device_token(uid, token):
 
 
 def erase_user(uid):
-    """Erase personal data and the login; financial records keep only the anonymous uid."""
+    """Erase personal data and the login; financial records keep only the anonymous uid. The audit entry says
+    which personal fields were erased, never their values."""
     profile = profile_ref(uid)
     batch = db().batch()
-    for device in profile.collection(DEVICES).list_documents():
+    devices = list(profile.collection(DEVICES).list_documents())
+    for device in devices:
         batch.delete(device)
     now = utcnow()
-    batch.set(profile, {"uid": uid, "email": None, "display_name": None, "phone": None, "locale": None,
-                            "deleted_at": now, "updated_at": now}, merge=True)
+    erased = {"email": None, "display_name": None, "phone": None, "locale": None}
+    stored = profile.get().to_dict() or {}
+    held = sorted(k for k in erased if stored.get(k) is not None)
+    batch.set(profile, {"uid": uid, **erased, "deleted_at": now, "updated_at": now}, merge=True)
+    audit.record("user.erased", actor_uid=uid, target=f"user/{uid}",
+                 before={"personal_fields": held, "devices": len(devices), "deleted_at": None},
+                 after={"personal_fields": [], "devices": 0, "deleted_at": now}, transaction=batch, now=now)
     batch.commit()
     # The account gets no new tokens once deleted, so even those of this very second are refused.
     revoke_sessions(uid, including_this_second=True)
@@ -151,7 +174,7 @@ def erase_user(uid):
     logger.info("user erased uid=%s", uid)
 
 
-def set_role(uid, role):
+def set_role(uid, role, *, actor_uid=None):
     firebase = get_firebase()
     try:
         account = firebase.get_user(uid)
@@ -159,6 +182,7 @@ def set_role(uid, role):
         # firebase_admin refuses malformed uids (over 128 characters) with ValueError.
         raise AppError("not_found", "No such user.") from None
     claims = dict(account.custom_claims or {})
+    previous = claims.get("role", str(Role.CUSTOMER))
     claims["role"] = str(role)
     firebase.set_custom_claims(uid, claims)
     # New claims reach the user with their next ID token. Revoking makes real Firebase refuse the old
@@ -167,6 +191,10 @@ def set_role(uid, role):
     token_cache().forget_uid(uid)
     now = utcnow()
     _ensure_profile(uid, account.email, role)
-    profile_ref(uid).update({"role": str(role), "updated_at": now})
+    batch = db().batch()
+    batch.update(profile_ref(uid), {"role": str(role), "updated_at": now})
+    audit.record("user.role_changed", actor_uid=actor_uid, target=f"user/{uid}", before={"role": previous},
+                 after={"role": str(role)}, transaction=batch, now=now)
+    batch.commit()
     logger.info("role changed uid=%s role=%s", uid, role)
     return {"uid": uid, "role": str(role), "updated_at": now}

@@ -12,6 +12,7 @@ from google.cloud import firestore
 from google.cloud.firestore import FieldFilter
 
 from app import readcache
+from app.audit import service as audit
 from app.auth import Role
 from app.errors import AppError, field_error
 from app.firebase import UserNotFoundError, db, get_firebase
@@ -36,6 +37,15 @@ def seat_count(seat_map):
 
 def _not_found():
     return AppError("not_found", "No such venue.")
+
+
+def _audited(values):
+    """A venue's values for its audit entries: a seat map is summarised, since a stadium's would not fit."""
+    values = {k: v for k, v in values.items() if k not in ("updated_at", "name_key", "city_key")}
+    if values.get("seat_map"):
+        values["seat_map"] = {"sections": [s["id"] for s in values["seat_map"]["sections"]],
+                              "seats": seat_count(values["seat_map"])}
+    return values
 
 
 def _ref(venue_id):
@@ -124,16 +134,21 @@ def create_venue(user, *, name, address, city, country, capacity, geo=None, seat
              "city_key": fold(city), "country": country, "geo": geo, "capacity": capacity, "seat_map": seat_map,
              "tax_rates": tax_rates or {}, "owner_uid": user.uid, "staff_uids": [], "organizer_uids": [],
              "created_at": now, "updated_at": now, "deleted_at": None}
+    batch = db().batch()
+    batch.create(ref, venue)
+    audit.record("venue.created", actor_uid=user.uid, target=f"venue/{ref.id}", after=_audited(venue),
+                 transaction=batch, now=now)
     try:
-        ref.create(venue)
+        batch.commit()
     except gexc.AlreadyExists:
         raise AppError("already_exists", "A venue with this id exists.") from None
     logger.info("venue created venue=%s owner=%s", ref.id, user.uid)
     return _view(venue, user)
 
 
-def _transact(ref, user, change):
-    """Run change(venue) -> updates on a fresh read of a venue the user manages, in one transaction."""
+def _transact(ref, user, change, *, audit_action):
+    """Run change(venue) -> updates on a fresh read of a venue the user manages, in one transaction with its
+    audit entry."""
     @firestore.transactional
     def apply(transaction):
         snapshot = ref.get(transaction=transaction)
@@ -144,6 +159,9 @@ def _transact(ref, user, change):
             raise AppError("forbidden", "Only the venue's owner or an admin may change it.")
         updates = {**change(venue), "updated_at": utcnow()}
         transaction.update(ref, updates)
+        before, after = audit.changed(_audited(venue), _audited(updates))
+        audit.record(audit_action, actor_uid=user.uid, target=f"venue/{ref.id}", before=before, after=after,
+                     transaction=transaction, now=updates["updated_at"])
         return venue, {**venue, **updates}
 
     before, after = apply(db().transaction())
@@ -171,7 +189,7 @@ def update_venue(venue_id, user, **changes):
             updates["city_key"] = fold(changes["city"])
         return updates
 
-    before, after = _transact(_ref(venue_id), user, change)
+    before, after = _transact(_ref(venue_id), user, change, audit_action="venue.updated")
     if any(before.get(f) != after.get(f) for f in EVENT_FIELDS):
         venue_details_changed.send(after, before=before)
     logger.info("venue updated venue=%s fields=%s", venue_id, sorted(changes))
@@ -183,7 +201,7 @@ def delete_venue(venue_id, user):
         _require_unused(venue_id, "Cancel, complete or delete the venue's draft and published events first.")
         return {"deleted_at": utcnow()}
 
-    _transact(_ref(venue_id), user, change)
+    _transact(_ref(venue_id), user, change, audit_action="venue.deleted")
     logger.info("venue deleted venue=%s", venue_id)
 
 
@@ -196,7 +214,7 @@ def _require_role(uid, role, message):
         raise field_error("uid", message)
 
 
-def _add_member(venue_id, user, uid, *, field, role, limit, too_many):
+def _add_member(venue_id, user, uid, *, field, role, limit, too_many, audit_action):
     """Add uid, who must hold ``role``, to the venue's ``field`` list; the list as it is now."""
     def change(venue):
         _require_role(uid, role, f"Only users with the {role} role can be added here.")
@@ -205,36 +223,38 @@ def _add_member(venue_id, user, uid, *, field, role, limit, too_many):
             raise AppError(too_many, f"A venue has at most {limit} of these.")
         return {field: sorted({*members, uid})}
 
-    _, after = _transact(_ref(venue_id), user, change)
+    _, after = _transact(_ref(venue_id), user, change, audit_action=audit_action)
     return after[field]
 
 
-def _remove_member(venue_id, user, uid, *, field):
+def _remove_member(venue_id, user, uid, *, field, audit_action):
     _transact(_ref(venue_id), user,
-              lambda venue: {field: [member for member in venue.get(field, []) if member != uid]})
+              lambda venue: {field: [member for member in venue.get(field, []) if member != uid]},
+              audit_action=audit_action)
 
 
 def add_venue_staff(venue_id, user, staff_uid):
     staff = _add_member(venue_id, user, staff_uid, field="staff_uids", role=Role.STAFF, limit=MAX_STAFF,
-                        too_many="too_many_staff")
+                        too_many="too_many_staff", audit_action="venue.staff_added")
     logger.info("venue staff added venue=%s uid=%s", venue_id, staff_uid)
     return {"venue_id": venue_id, "staff": staff}
 
 
 def remove_venue_staff(venue_id, user, staff_uid):
-    _remove_member(venue_id, user, staff_uid, field="staff_uids")
+    _remove_member(venue_id, user, staff_uid, field="staff_uids", audit_action="venue.staff_removed")
     logger.info("venue staff removed venue=%s uid=%s", venue_id, staff_uid)
 
 
 def admit_organizer(venue_id, user, organizer_uid):
     """Let another organizer create events at the venue (owner, admin); admitting twice changes nothing."""
     organizers = _add_member(venue_id, user, organizer_uid, field="organizer_uids", role=Role.ORGANIZER,
-                             limit=MAX_ORGANIZERS, too_many="too_many_organizers")
+                             limit=MAX_ORGANIZERS, too_many="too_many_organizers",
+                             audit_action="venue.organizer_admitted")
     logger.info("venue organizer admitted venue=%s uid=%s", venue_id, organizer_uid)
     return {"venue_id": venue_id, "organizers": organizers}
 
 
 def dismiss_organizer(venue_id, user, organizer_uid):
     """Stop an organizer from creating events at the venue; their events there stay."""
-    _remove_member(venue_id, user, organizer_uid, field="organizer_uids")
+    _remove_member(venue_id, user, organizer_uid, field="organizer_uids", audit_action="venue.organizer_dismissed")
     logger.info("venue organizer dismissed venue=%s uid=%s", venue_id, organizer_uid)

@@ -18,6 +18,9 @@ def test_seed_lists_a_published_event_and_is_idempotent(app, client, stack):
     token = sign_in(stack, "organizer@boxoffice.test", "organizer-pass-123")["idToken"]
     venue = client.get(f"/api/v1/venues/{DEMO_VENUE_ID}", headers={"Authorization": f"Bearer {token}"}).json
     assert (venue["name"], venue["staff"]) == ("Boxoffice Hall", [uids[Role.STAFF]])
+    # The demo customer's sales, one partly refunded, counted once however often the seed runs.
+    [money] = client.get("/api/v1/dashboard", headers={"Authorization": f"Bearer {token}"}).json["totals"]
+    assert (money["orders"], money["units"], money["refunds"], money["refunded_units"]) == (3, 6, 1, 1)
     [lot] = client.get(f"/api/v1/venues/{DEMO_VENUE_ID}/parking-lots").json["items"]
     assert (lot["name"], lot["space_kinds"]) == ("Hall car park", {"standard": 40, "accessible": 2, "ev": 4})
 

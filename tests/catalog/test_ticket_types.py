@@ -127,3 +127,19 @@ def test_the_currency_cannot_change_once_something_is_sold_or_held(make_sale, ma
     assert sale.release(buyer, hold["id"]).status_code == 200
     changed = sale.client.patch(ticket_type, json={"currency": "USD"}, headers=sale.owner.headers)
     assert changed.status_code == 200 and changed.json["currency"] == "USD"
+
+
+def test_one_ticket_type_is_read_as_the_list_shows_it(client, owner, event, make_user, make_ticket_type):
+    made = make_ticket_type(owner, event, name="Balcony", price=4000)
+    path = f"/api/v1/events/{event['id']}/ticket-types/{made['id']}"
+    assert error(client.get(path)) == (404, "not_found")  # a draft's ticket types are its organizer's
+    shown = client.get(path, headers=owner.headers)
+    assert shown.status_code == 200
+    listed = client.get(f"/api/v1/events/{event['id']}/ticket-types", headers=owner.headers).json
+    assert shown.json == next(t for t in listed if t["id"] == made["id"])
+    assert (shown.json["name"], shown.json["price"]) == ("Balcony", 4000)
+    client.post(f"/api/v1/events/{event['id']}/publish", headers=owner.headers)
+    assert client.get(path).status_code == 200
+    assert client.delete(path, headers=owner.headers).status_code == 204
+    assert error(client.get(path)) == (404, "not_found")
+    assert error(client.get(f"/api/v1/events/{event['id']}/ticket-types/nosuchtype")) == (404, "not_found")

@@ -112,6 +112,19 @@ def json_event(w):
     return {**data, "starts_at": data["starts_at"].isoformat(), "ends_at": data["ends_at"].isoformat()}
 
 
+def change_fresh_password(w, role):
+    if role == "anonymous":
+        return "/api/v1/users/me/password", {"current_password": "x", "new_password": "new-pass-123"}
+    # A fresh account per caller: Firebase ends an account's other sessions when its password changes.
+    user = w.fresh_user(role)
+    return ("/api/v1/users/me/password", {"current_password": user.password, "new_password": "new-pass-123"},
+            user.headers)
+
+
+def disable_fresh_user(w, role):
+    return f"/api/v1/admin/users/{w.fresh_user('customer').uid}/disable", None
+
+
 def json_event_at_admitting_venue(w, role):
     """An event at a venue of the owner's that admits the other organizer."""
     venue = w.make_venue(w.owner)
@@ -193,6 +206,17 @@ TABLE = {
     # A role change revokes the user's session: a fresh customer each time, so the world's customer keeps theirs.
     "PUT /api/v1/admin/users/<uid>/role": [Case(lambda w, role: (
         f"/api/v1/admin/users/{w.fresh_user('customer').uid}/role", {"role": "customer"}), ADMIN_ONLY)],
+    "GET /api/v1/users/me/account": [Case(at(lambda w: "/api/v1/users/me/account"), AUTHENTICATED)],
+    "POST /api/v1/users/me/password": [Case(change_fresh_password, signed_in(200))],
+    "GET /api/v1/users/me/export": [Case(at(lambda w: "/api/v1/users/me/export"), AUTHENTICATED)],
+    "GET /api/v1/admin/users": [Case(at(lambda w: f"/api/v1/admin/users?email={w.users['customer'].email}"),
+                                     ADMIN_ONLY)],
+    "GET /api/v1/admin/users/<uid>": [Case(at(lambda w: f"/api/v1/admin/users/{w.users['customer'].uid}"),
+                                           ADMIN_ONLY)],
+    "POST /api/v1/admin/users/<uid>/disable": [Case(disable_fresh_user, ADMIN_ONLY)],
+    # Enabling an enabled account changes nothing; the world's customer stays signed in.
+    "POST /api/v1/admin/users/<uid>/enable": [Case(at(lambda w: f"/api/v1/admin/users/{w.users['customer'].uid}"
+                                                                "/enable"), ADMIN_ONLY)],
     # venues
     "GET /api/v1/venues": [Case(at(lambda w: "/api/v1/venues"), PUBLIC)],
     "POST /api/v1/venues": [Case(at(lambda w: "/api/v1/venues", venue_body), MANAGER_CREATE)],
@@ -246,6 +270,8 @@ TABLE = {
     "PATCH /api/v1/events/<event_id>/ticket-types/<ticket_type_id>": [Case(at(
         lambda w: f"/api/v1/events/{w.event['id']}/ticket-types/{w.ticket_type['id']}", {"price": 3000}),
         OWNER_ONLY)],
+    "GET /api/v1/events/<event_id>/ticket-types/<ticket_type_id>": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/ticket-types/{w.ticket_type['id']}"), PUBLIC)],
     "DELETE /api/v1/events/<event_id>/ticket-types/<ticket_type_id>": [Case(lambda w, role: (
         f"/api/v1/events/{w.event['id']}/ticket-types/{w.make_ticket_type(w.owner, w.event)['id']}", None),
         OWNER_ONLY_204)],
@@ -265,6 +291,7 @@ TABLE = {
     "GET /api/v1/orders": [
         Case(at(lambda w: "/api/v1/orders"), AUTHENTICATED),
         Case(at(lambda w: f"/api/v1/orders?event_id={w.event['id']}"), row(401, 403, 403, 403, 403, 403, 200, 200)),
+        Case(at(lambda w: "/api/v1/orders?scope=managed"), row(401, 403, 403, 200, 403, 403, 200, 200)),
     ],
     "GET /api/v1/orders/<order_id>": [Case(at(lambda w: f"/api/v1/orders/{w.order()['id']}"), PURCHASE_VIEW)],
     "POST /api/v1/orders/<order_id>/cancel": [Case(lambda w, role: (
@@ -287,6 +314,14 @@ TABLE = {
     "DELETE /api/v1/events/<event_id>/discounts/<code>": [Case(lambda w, role: (
         f"/api/v1/events/{w.event['id']}/discounts/{w.fresh_discount()['code']}", None), OWNER_ONLY_204)],
     "GET /api/v1/events/<event_id>/stats": [Case(at(lambda w: f"/api/v1/events/{w.event['id']}/stats"), OWNER_ONLY)],
+    # reports: an organizer's own dashboard; an event's exports for those who manage it
+    "GET /api/v1/dashboard": [Case(at(lambda w: "/api/v1/dashboard"), row(401, 403, 403, 200, 403, 403, 200, 200))],
+    "GET /api/v1/events/<event_id>/exports/orders.csv": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/exports/orders.csv"), OWNER_ONLY)],
+    "GET /api/v1/events/<event_id>/exports/attendees.csv": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/exports/attendees.csv"), OWNER_ONLY)],
+    "GET /api/v1/events/<event_id>/exports/checkins.csv": [Case(at(
+        lambda w: f"/api/v1/events/{w.event['id']}/exports/checkins.csv"), OWNER_ONLY)],
     # payments
     "GET /api/v1/payments/methods": [Case(at(lambda w: "/api/v1/payments/methods"), PUBLIC)],
     # Signed by Stripe, not by a user; no Stripe is configured in tests, so nobody gets past it.
@@ -298,7 +333,11 @@ TABLE = {
     "POST /api/v1/sms/webhooks/twilio/status/<message_id>": [Case(at(
         lambda w: "/api/v1/sms/webhooks/twilio/status/0123456789abcdef0123456789abcdef", {}), everyone(404))],
     # tickets
-    "GET /api/v1/tickets": [Case(at(lambda w: "/api/v1/tickets"), AUTHENTICATED)],
+    "GET /api/v1/tickets": [
+        Case(at(lambda w: "/api/v1/tickets"), AUTHENTICATED),
+        Case(at(lambda w: f"/api/v1/tickets?event_id={w.event['id']}"), row(401, 403, 403, 403, 403, 403, 200, 200)),
+        Case(at(lambda w: "/api/v1/tickets?scope=managed"), row(401, 403, 403, 200, 403, 403, 200, 200)),
+    ],
     "GET /api/v1/tickets/<ticket_id>": [Case(at(lambda w: f"/api/v1/tickets/{w.ticket()['ticket_id']}"),
                                              PURCHASE_VIEW)],
     "GET /api/v1/tickets/<ticket_id>/qr.svg": [Case(at(lambda w: f"/api/v1/tickets/{w.ticket()['ticket_id']}/qr.svg"),

@@ -110,6 +110,10 @@ TIME_INPUTS = {
     "GET /api/v1/payouts/reports query to": query("/api/v1/payouts/reports", "to", "admin"),
     "GET /api/v1/payouts/reports.csv query from": query("/api/v1/payouts/reports.csv", "from", "admin"),
     "GET /api/v1/payouts/reports.csv query to": query("/api/v1/payouts/reports.csv", "to", "admin"),
+    "GET /api/v1/orders query from": query("/api/v1/orders", "from", "admin"),
+    "GET /api/v1/orders query to": query("/api/v1/orders", "to", "admin"),
+    "GET /api/v1/admin/audit query from": query("/api/v1/admin/audit", "from", "admin"),
+    "GET /api/v1/admin/audit query to": query("/api/v1/admin/audit", "to", "admin"),
 }
 
 # Who reads each list: its cursor gets past the role gate.

@@ -67,7 +67,8 @@ def test_the_ticket_qr_code_is_an_svg_for_its_holder_only(make_shop, make_user):
     assert shop.client.get(f"/api/v1/tickets/{ticket_id}", headers=other.headers).status_code == 404
     assert shop.client.get(f"/api/v1/tickets/{ticket_id}", headers=shop.owner.headers).status_code == 200
     assert shop.client.get("/api/v1/tickets/short", headers=buyer.headers).status_code == 404
-    assert shop.client.get("/api/v1/tickets", headers=other.headers).json == {"items": [], "next_cursor": None}
+    assert shop.client.get("/api/v1/tickets", headers=other.headers).json == {
+        "items": [], "next_cursor": None, "has_more": False, "total": None}
 
 
 def test_who_may_mark_an_order_paid(make_shop, make_user):
