@@ -37,6 +37,9 @@ def offline_chromium(url, profile, console):
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+         # Swagger UI (5.33 on) renders only the operations in view once a document has 150 tags and operations
+         # or more; a window taller than the whole list keeps every one of them in the page.
+         "--window-size=1280,16000",
          f"--proxy-server=http://127.0.0.1:{free_port()}", "--enable-logging=stderr", "--log-level=0",
          f"--virtual-time-budget={PAGE_BUDGET_MS}", "--dump-dom", url],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=console, text=True, start_new_session=True)
