@@ -33,14 +33,17 @@ def entries(client, admin, **query):
 def test_every_admin_and_money_action_writes_who_where_and_what_changed(app, client, make_user, act):
     admin, owner, staff, customer = (make_user(Role.ADMIN), make_user(Role.ORGANIZER), make_user(Role.STAFF),
                                      make_user())
+    # A role change revokes the user's session, so the promoted user is not the one who goes on to buy.
+    promoted = make_user()
+    act("GET", "/auth/me", customer)  # the app's first call after sign-in keeps the profile that erasure clears
     requests = {}
 
     def did(action, method, path, user, body=None, status=200):
         result, requests[action] = act(method, path, user, body, status)
         return result
 
-    did("user.role_changed", "PUT", f"/admin/users/{customer.uid}/role", admin, {"role": "staff"})
-    act("PUT", f"/admin/users/{customer.uid}/role", admin, {"role": "customer"})
+    did("user.role_changed", "PUT", f"/admin/users/{promoted.uid}/role", admin, {"role": "staff"})
+    act("PUT", f"/admin/users/{promoted.uid}/role", admin, {"role": "customer"})
     venue = did("venue.created", "POST", "/venues", owner, {**venue_data(), "seat_map": None}, 201)
     did("venue.updated", "PATCH", f"/venues/{venue['id']}", owner,
         {"tax_rates": {"ticket": {"basis_points": 700, "inclusive": True}}})
@@ -76,7 +79,7 @@ def test_every_admin_and_money_action_writes_who_where_and_what_changed(app, cli
     # Newest first: where an action happened twice, the first one stays.
     log = {entry["action"]: entry for entry in entries(client, admin)}
     expected = {
-        "user.role_changed": ({"role": "customer"}, {"role": "staff"}, admin, f"user/{customer.uid}"),
+        "user.role_changed": ({"role": "customer"}, {"role": "staff"}, admin, f"user/{promoted.uid}"),
         "venue.created": (None, {"name": "Grand Hall", "city": "Berlin"}, owner, f"venue/{venue['id']}"),
         "venue.updated": ({"tax_rates": {}}, {"tax_rates": {"ticket": {"basis_points": 700, "inclusive": True}}},
                           owner, f"venue/{venue['id']}"),
