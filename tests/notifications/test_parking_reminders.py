@@ -68,8 +68,8 @@ def test_a_reminder_for_a_pass_refunded_since_is_skipped(app, make_garage, make_
     assert [m["state"] for m in parking_messages(app)] == ["skipped"]
 
 
-def test_a_parked_driver_with_a_verified_phone_is_texted_before_the_booking_ends(app, make_garage, make_user,  # noqa: F811
-                                                                                 verify_phone, twilio):
+def test_a_parked_driver_with_a_verified_phone_is_texted_before_the_booking_ends(
+        app, make_garage, make_user, verify_phone, twilio):  # noqa: F811
     garage = make_garage()
     driver = make_user()
     verify_phone(driver, "+4915112345679")
