@@ -4,6 +4,7 @@ No other module imports firebase_admin. In emulator mode the app is given
 anonymous credentials, because the Firestore client otherwise looks for Google
 credentials and probes the metadata server.
 """
+import contextlib
 import logging
 import os
 from urllib.parse import urlsplit
@@ -53,6 +54,22 @@ def _caused_by(error, kinds):
 def is_contention(error):
     """Whether a transaction gave up on a lock others held (Firestore answers ABORTED)."""
     return _caused_by(error, google_exceptions.Aborted)
+
+
+@contextlib.contextmanager
+def left_to_concurrent_writer(message, *args):
+    """Around one item of a sweep: if its transaction lost to another writer, log ``message`` and go on.
+
+    The library retries an aborted transaction a few times and then raises a
+    ValueError chained to the abort (its rollback's own error on top); either
+    way the writer that committed, or the sweep's next run, finishes the item.
+    """
+    try:
+        yield
+    except Exception as error:
+        if not is_contention(error):
+            raise
+        logger.info(message, *args)
 
 
 def is_outage(error):

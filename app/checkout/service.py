@@ -6,7 +6,6 @@ reads small.
 """
 import logging
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 
@@ -14,7 +13,7 @@ from app.checkout.holds import HOLD_SLOTS, HOLDS, HoldState, hold_ref, view
 from app.checkout.signals import hold_changed
 from app.errors import AppError
 from app.events import service as events
-from app.firebase import db
+from app.firebase import db, left_to_concurrent_writer
 from app.inventory import claims, units
 from app.timeutil import utcnow
 
@@ -81,11 +80,8 @@ def _end_each(query, *, target, only_if_expired, page):
     while True:
         ids = [doc.id for doc in query.limit(page).select([]).stream()]
         for hold_id in ids:
-            try:
+            with left_to_concurrent_writer("ending hold %s left to a concurrent transaction", hold_id):
                 ended += _finish(hold_id, target=target, only_if_expired=only_if_expired)[1]
-            except gexc.Aborted:
-                # Another sweeper or the buyer holds this hold's documents; whoever commits ends it.
-                logger.info("ending hold %s left to a concurrent transaction", hold_id)
         if len(ids) < page:
             return ended
 

@@ -16,7 +16,6 @@ import logging
 from datetime import datetime
 
 import segno
-from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
 from app.audit import service as audit
@@ -25,7 +24,7 @@ from app.concessions.records import NEXT, OPEN, StandOrderState, stand_order_ref
 from app.concessions.signals import stand_order_changed, stand_order_ready
 from app.errors import AppError, field_error
 from app.events import service as events
-from app.firebase import db
+from app.firebase import db, left_to_concurrent_writer
 from app.orders import records as orders
 from app.orders.refunds import REFUNDABLE, after_refund, choose_units, refund_in
 from app.pagination import fetch_page
@@ -188,9 +187,7 @@ def cancel_unaccepted_orders(*, page=SWEEP_PAGE):
              .where(filter=FieldFilter("accept_by", "<=", utcnow())).order_by("accept_by"))
     cancelled = 0
     for snapshot in query.limit(page).select([]).stream():
-        try:
+        with left_to_concurrent_writer("cancelling stand order %s left to a concurrent run", snapshot.id):
             cancelled += _cancel(snapshot.id, actor_uid=audit.SYSTEM, reason="not_accepted_in_time",
                                  only_if_unaccepted=True) is not None
-        except gexc.Aborted:
-            logger.info("cancelling stand order %s left to a concurrent run", snapshot.id)
     return cancelled

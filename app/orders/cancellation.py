@@ -21,7 +21,7 @@ from google.cloud.firestore_v1 import FieldFilter
 from app.audit import service as audit
 from app.checkout import service as checkout
 from app.events import service as events
-from app.firebase import db
+from app.firebase import db, left_to_concurrent_writer
 from app.orders.records import ORDERS, OrderState, order_ref
 from app.orders.refunds import after_refund, choose_units, refund_in
 from app.orders.unpaid import end_each
@@ -74,10 +74,9 @@ def _refund_paid(event_id, budget):
                 return False
             for order_id in ids:
                 tried.add(order_id)
-                try:
+                with left_to_concurrent_writer("refund of order %s for cancelled event %s left to the next run",
+                                               order_id, event_id):
                     _refund_all(order_id)
-                except gexc.Aborted:
-                    logger.info("refund of order %s for cancelled event %s left to the next run", order_id, event_id)
     return True
 
 

@@ -25,12 +25,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter, Query
 
 from app.audit import service as audit
 from app.errors import AppError
-from app.firebase import db
+from app.firebase import db, left_to_concurrent_writer
 from app.orders.records import order_ref
 from app.pagination import fetch_page, iter_pages
 from app.payments import providers
@@ -182,10 +181,8 @@ def send_refunds(*, page=SWEEP_PAGE):
     sent = 0
     query = db().collection(REFUNDS).where(filter=FieldFilter("due_at", "<=", utcnow())).order_by("due_at")
     for snapshot in query.limit(page).select([]).stream():
-        try:
+        with left_to_concurrent_writer("refund %s left to a concurrent sender", snapshot.id):
             sent += send_refund(snapshot.id) is not None
-        except gexc.Aborted:
-            logger.info("refund %s left to a concurrent sender", snapshot.id)
     return sent
 
 

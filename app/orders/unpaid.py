@@ -8,13 +8,12 @@ provider can; one that succeeds anyway is refunded (``settlement``).
 """
 import logging
 
-from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
 from app.audit import service as audit
 from app.checkout import kinds, sales
 from app.errors import AppError
-from app.firebase import db
+from app.firebase import db, left_to_concurrent_writer
 from app.inventory import claims
 from app.orders import discounts
 from app.orders.records import ORDERS, OrderState, is_lapsed, order_ref, read_order, view
@@ -85,11 +84,8 @@ def end_each(query, *, target, actor_uid, only_if_lapsed, page):
     while True:
         ids = [doc.id for doc in query.limit(page).select([]).stream()]
         for order_id in ids:
-            try:
+            with left_to_concurrent_writer("ending order %s left to a concurrent transaction", order_id):
                 ended += end_unpaid(order_id, target=target, actor_uid=actor_uid, only_if_lapsed=only_if_lapsed)[1]
-            except gexc.Aborted:
-                # Another sweeper, a payment or a cancellation holds this order; whoever commits ends it.
-                logger.info("ending order %s left to a concurrent transaction", order_id)
         if len(ids) < page:
             return ended
 

@@ -3,9 +3,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from google.api_core import exceptions as gexc
 
 from app.auth import Role
 from app.events import lifecycle
+from app.orders import unpaid
 from app.orders.unpaid import expire_orders
 from app.timeutil import utcnow
 from tests.factories import race
@@ -212,6 +214,36 @@ def test_two_sweeps_at_once_expire_each_order_once(app, make_shop, make_user):
         assert sum(race(app, [sweep, sweep])) == 2
         assert shop.remaining() == 4
         assert {shop.get(shop.owner, o["id"]).json["state"] for o in orders} == {"expired"}
+
+
+def _transaction_that_gave_up():
+    """What the Firestore library raises once its attempts are spent: its rollback's error, chained to the abort."""
+    try:
+        try:
+            raise ValueError("Failed to commit transaction in 5 attempts.") from gexc.Aborted("Transaction lock timeout.")
+        except ValueError:
+            raise ValueError("The transaction has no transaction ID, so it cannot be rolled back.")
+    except ValueError as error:
+        return error
+
+
+def test_the_sweep_goes_on_past_an_order_whose_transaction_keeps_losing(app, make_shop, make_user, monkeypatch):
+    shop = make_shop(capacity=4)
+    stuck, other = (shop.buy(make_user(), 2) for _ in range(2))
+    real_end = unpaid.end_unpaid
+
+    def end_unless_stuck(order_id, **kwargs):
+        if order_id == stuck["id"]:
+            raise _transaction_that_gave_up()
+        return real_end(order_id, **kwargs)
+
+    with time_machine.travel(utcnow() + timedelta(seconds=app.config["PAYMENT_TTL_SECONDS"] + 1), tick=True):
+        with app.app_context():
+            monkeypatch.setattr(unpaid, "end_unpaid", end_unless_stuck)
+            assert expire_orders() == 1
+            monkeypatch.setattr(unpaid, "end_unpaid", real_end)
+            assert expire_orders() == 1
+        assert {shop.get(shop.owner, o["id"]).json["state"] for o in (stuck, other)} == {"expired"}
 
 
 def test_twelve_identical_orders_from_one_hold_at_once_make_one_order_and_none_is_busy(app, make_shop, make_user):
