@@ -83,13 +83,19 @@ class LaneKeeper:
             self._stop.wait(self.ttl / 3)
 
     def stop(self):
-        """Stop renewing and give the lane up at once, so a replacement worker can take it."""
+        """Stop renewing and give the lane up at once, so a replacement worker can take it.
+
+        Giving up is a courtesy: if Firestore refuses or is gone, the lease lapses by itself.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
         if self.lane is not None:
-            with self.app.app_context():
-                release_lease(lease_name(self.lane), self.holder)
+            try:
+                with self.app.app_context():
+                    release_lease(lease_name(self.lane), self.holder)
+            except Exception:
+                logger.warning("lane %d not given up; its lease lapses within %d s", self.lane, self.ttl)
 
 
 def init_app(app):
