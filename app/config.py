@@ -176,6 +176,7 @@ class Config:
         self.OUTBOX_BACKOFF_SECONDS = _int(environ, "OUTBOX_BACKOFF_SECONDS", 60)
         self.OUTBOX_BACKOFF_MAX_SECONDS = _int(environ, "OUTBOX_BACKOFF_MAX_SECONDS", 3600)
         self.OUTBOX_LEASE_SECONDS = _int(environ, "OUTBOX_LEASE_SECONDS", 120)
+        self.OUTBOX_DELIVERY_SECONDS = _int(environ, "OUTBOX_DELIVERY_SECONDS", 15)
         # SMS through Twilio (app/notifications/sms.py); `console` logs instead, `off` sends none.
         self.TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
         self.TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")

@@ -168,6 +168,7 @@ def start_scheduler(app, tmp_path):
 
     def start(**extra_env):
         env = {**os.environ, "APP_ENV": "testing", "SCHEDULER_HEARTBEAT_SECONDS": "1",
+               "OUTBOX_DELIVERY_SECONDS": "2",
                "LOG_DIR": str(tmp_path / f"scheduler-{len(processes)}"), **extra_env}
         stderr = open(tmp_path / f"scheduler-{len(processes)}.stderr", "w")
         proc = subprocess.Popen([sys.executable, "scheduler.py"], cwd=ROOT, env=env,
