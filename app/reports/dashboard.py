@@ -6,6 +6,7 @@ A request reads the organizer's events, each event's sales counter shards
 per event, whatever the window, never the orders.
 """
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from app.auth import Role
 from app.checkin.stats import count_checked_in
@@ -77,9 +78,16 @@ def series_rows(merged, start, end):
             if first <= day < last for row in money_rows({"currencies": currencies})]
 
 
-def window(day_from, day_to):
-    """[start, end) of the days asked for: by default the last DEFAULT_DAYS days, today included."""
-    end = (day_to or utcnow().date()) + timedelta(days=1)
+def latest_today(zones):
+    """Today in whichever of ``zones`` is furthest ahead (UTC without any): the series' default last day, so
+    a sale made today in an event's own zone is in it, even where that day has not begun in UTC."""
+    now = utcnow()
+    return max((now.astimezone(ZoneInfo(zone)).date() for zone in zones), default=now.date())
+
+
+def window(day_from, day_to, today):
+    """[start, end) of the days asked for: by default the last DEFAULT_DAYS days up to ``today``."""
+    end = (day_to or today) + timedelta(days=1)
     start = day_from or end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise field_error("from", "'from' must not be after 'to'.")
@@ -109,8 +117,8 @@ def get_dashboard(user, *, organizer_uid=None, day_from=None, day_to=None):
     """The dashboard of the caller's events (admins: of ``organizer_uid``'s), with a daily series over a
     window of days; every figure is per currency."""
     organizer = _organizer(user, organizer_uid)
-    start, end = window(day_from, day_to)
     organized = events.organized_events(organizer)
+    start, end = window(day_from, day_to, latest_today({event["timezone"] for event in organized}))
     ids = [event["id"] for event in organized]
     sales = read_counters(ids)
     checked_in = count_checked_in(ids)

@@ -12,6 +12,7 @@ from app.auth import Role
 from app.orders.records import order_ref
 from app.orders.signals import order_paid
 from app.reports import _order_paid, counters
+from app.reports import dashboard as dashboard_module
 from app.timeutil import utcnow
 from tests.factories import shop_for
 
@@ -163,3 +164,12 @@ def test_the_window_and_who_may_see_a_dashboard(client, organizer_sales, make_us
     assert client.get("/api/v1/dashboard?organizer_uid=nobody", headers=admin.headers).status_code == 404
     assert client.get("/api/v1/dashboard?from=2025-02-01&to=2025-01-01", headers=owner.headers).status_code == 422
     assert client.get("/api/v1/dashboard?from=2020-01-01&to=2025-01-01", headers=owner.headers).status_code == 422
+
+
+def test_the_series_runs_by_default_to_today_where_an_event_is_furthest_ahead():
+    # At noon UTC, Kiritimati (UTC+14) is on the next day: a sale made there today falls on that day, so the
+    # default series must reach it. (The dashboard test above sees this only in UTC's afternoon.)
+    with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=ZoneInfo("UTC")), tick=False):
+        assert dashboard_module.latest_today({"Pacific/Pago_Pago", "Pacific/Kiritimati"}).isoformat() == "2026-12-03"
+        assert dashboard_module.latest_today({"Pacific/Pago_Pago"}).isoformat() == "2026-12-02"
+        assert dashboard_module.latest_today(set()).isoformat() == "2026-12-02"
