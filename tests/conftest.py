@@ -20,7 +20,7 @@ from app.auth import Role
 from app.config import TestingConfig
 from devstack import Stack
 
-pytest_plugins = ["tests.factories", "tests.mailbox", "tests.concessions.factories"]
+pytest_plugins = ["tests.factories", "tests.mailbox", "tests.concessions.factories", "tests.fuzz_report"]
 
 PROJECT_ID = "demo-boxoffice-test"
 ROOT = Path(__file__).resolve().parent.parent

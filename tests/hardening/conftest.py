@@ -21,7 +21,6 @@ from tests.factories import Sale, Shop, current
 ROLE_OF = {"customer": Role.CUSTOMER, "buyer": Role.CUSTOMER, "other_organizer": Role.ORGANIZER,
            "other_staff": Role.STAFF, "venue_staff": Role.STAFF, "owner": Role.ORGANIZER, "admin": Role.ADMIN}
 
-FUZZ_STATS = pytest.StashKey[dict]()
 _codes = itertools.count(1)
 
 
@@ -248,21 +247,3 @@ def world(app, client, make_user, make_venue, make_event, make_ticket_type):
                   make_event, make_ticket_type)
     built.hold = built.place_hold()
     return built
-
-
-@pytest.fixture
-def fuzz_stats(pytestconfig):
-    """Counts of a fuzz run by name, reported in the terminal summary."""
-    return pytestconfig.stash.setdefault(FUZZ_STATS, {})
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    stats = config.stash.get(FUZZ_STATS, None)
-    if not stats:
-        return
-    terminalreporter.write_sep("-", "fuzzing")
-    for run, counts in stats.items():
-        reached = f"; reached {dict(sorted(counts['boundaries'].items()))}" if counts.get("boundaries") else ""
-        terminalreporter.write_line(
-            f"{run}: {counts['cases']} generated cases over {len(counts['operations'])} inputs "
-            f"of {counts['documented']} documented; statuses {dict(sorted(counts['statuses'].items()))}{reached}")
