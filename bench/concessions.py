@@ -38,7 +38,7 @@ from datetime import timedelta
 import requests
 
 from flash_crowd import PASSWORD, sign_up_buyers
-from harness import children, cpu_seconds, emulators, make_app, quantiles_ms, served, write_section
+from harness import children, cpu_seconds, emulators, make_app, quantiles_ms, release_together, served, write_section
 
 TAX_RATES = {"food": {"basis_points": 700, "inclusive": False}, "drinks": {"basis_points": 1900, "inclusive": False},
              "merchandise": {"basis_points": 1900, "inclusive": True}}
@@ -135,12 +135,11 @@ class Refused(Exception):
 def rush(port, event_id, organizer_token, buyers):
     """Release every buyer at once; each holds its lines, orders them with its tip, and the box office marks the
     order paid. Returns ([{outcome, started, ended, steps, scarf}], release time)."""
-    barrier = threading.Barrier(len(buyers) + 1)
     outcomes = [None] * len(buyers)
 
-    def buyer(index):
+    def buyer(index, ready):
         token, lines, tip = buyers[index]
-        barrier.wait()
+        ready()
         started = time.monotonic()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         outcome, steps = "ok", []
@@ -169,14 +168,7 @@ def rush(port, event_id, organizer_token, buyers):
         outcomes[index] = {"outcome": outcome, "started": started, "ended": time.monotonic(), "steps": steps,
                            "scarf": any(line.get("item_id") == "scarf" for line in lines)}
 
-    threads = [threading.Thread(target=buyer, args=(i,)) for i in range(len(buyers))]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    released = time.monotonic()
-    for thread in threads:
-        thread.join()
-    return outcomes, released
+    return outcomes, release_together(buyer, len(buyers))
 
 
 def summarize(outcomes, released, scarves):

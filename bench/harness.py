@@ -4,6 +4,7 @@ import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import namedtuple
 from contextlib import contextmanager
@@ -101,6 +102,22 @@ def cpu_seconds(pids):
             continue
         total += int(fields[11]) + int(fields[12])
     return total / CLOCK_TICKS
+
+
+def release_together(buyer, count):
+    """Run ``buyer(index, ready)`` in ``count`` threads, each calling ``ready()`` once set up; all go at once.
+
+    Returns the moment (time.monotonic) they were released, after every thread has finished.
+    """
+    barrier = threading.Barrier(count + 1)
+    threads = [threading.Thread(target=buyer, args=(index, barrier.wait)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    released = time.monotonic()
+    for thread in threads:
+        thread.join()
+    return released
 
 
 def quantiles_ms(seconds):

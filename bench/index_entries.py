@@ -191,9 +191,9 @@ def report(phases, tickets):
             total.update(row)
             lines.append(f"| {collection} | {row['writes'] / tickets:.2f} | {row['deletes'] / tickets:.2f} | "
                          f"{row['single-field entries'] / tickets:.1f} | {row['composite entries'] / tickets:.1f} |")
+        single, composite = total["single-field entries"] / tickets, total["composite entries"] / tickets
         lines += [f"| **all** | **{total['writes'] / tickets:.2f}** | {total['deletes'] / tickets:.2f} | "
-                  f"**{total['single-field entries'] / tickets:.1f}** | **{total['composite entries'] / tickets:.1f}** |",
-                  ""]
+                  f"**{single:.1f}** | **{composite:.1f}** |", ""]
     return "\n".join(lines)
 
 
