@@ -16,8 +16,8 @@ class DashboardQuery(Schema):
     day_from = fields.Date(data_key="from", validate=DAYS, metadata={
         "description": "First day of the series (default: 30 days before 'to')."})
     day_to = fields.Date(data_key="to", validate=DAYS, metadata={
-        "description": "Last day of the series (default: today in the time zone of the organizer's events that is furthest "
-        "ahead; UTC without events)."})
+        "description": "Last day of the series (default: today in the time zone of the organizer's events "
+                       "that is furthest ahead; UTC without events)."})
 
 
 class MoneyOut(Schema):

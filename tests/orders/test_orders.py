@@ -220,7 +220,8 @@ def _transaction_that_gave_up():
     """What the Firestore library raises once its attempts are spent: its rollback's error, chained to the abort."""
     try:
         try:
-            raise ValueError("Failed to commit transaction in 5 attempts.") from gexc.Aborted("Transaction lock timeout.")
+            aborted = gexc.Aborted("Transaction lock timeout.")
+            raise ValueError("Failed to commit transaction in 5 attempts.") from aborted
         except ValueError:
             raise ValueError("The transaction has no transaction ID, so it cannot be rolled back.")
     except ValueError as error:
