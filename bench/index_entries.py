@@ -159,22 +159,27 @@ def sell(app, tickets):
                   for n in range(tickets)]
         capture(writes)
         firestore_ops.install(tally)
-        phases = {"hold": (Counter(), {}), "order and payment": (Counter(), {})}
-        for buyer in buyers:
-            before, reads_before = writes.snapshot(), tally.snapshot()
-            hold = holds.place_hold(event["id"], buyer,
-                                    lines=[{"kind": "ticket", "ticket_type_id": ticket_type["id"], "quantity": 1}])
-            middle, reads_middle = writes.snapshot(), tally.snapshot()
-            order = orders.create_order(buyer, hold_id=hold["id"], payment_method="manual")
+        phases = {"hold": (Counter(), defaultdict(Counter)), "order and payment": (Counter(), defaultdict(Counter))}
+
+        def counted(phase, work):
+            """Run ``work()``, adding what it read and wrote to ``phase``; what it returns."""
+            written, read = writes.snapshot(), tally.snapshot()
+            result = work()
+            ops = firestore_ops.diff(tally.snapshot(), read)
+            reads, rows = phases[phase]
+            reads.update(reads=firestore_ops.reads(ops), rpcs=firestore_ops.rpcs(ops))
+            for collection, row in difference(writes.snapshot(), written).items():
+                rows[collection].update(row)
+            return result
+
+        def pay(hold):
+            order = orders.create_order(hold["buyer_uid"], hold_id=hold["id"], payment_method="manual")
             settlement.mark_paid(order["id"], organizer)
-            after, reads_after = writes.snapshot(), tally.snapshot()
-            for name, (b, e, rb, re_) in {"hold": (before, middle, reads_before, reads_middle),
-                                          "order and payment": (middle, after, reads_middle, reads_after)}.items():
-                reads, rows = phases[name]
-                reads.update({"reads": firestore_ops.reads(firestore_ops.diff(re_, rb)),
-                              "rpcs": firestore_ops.rpcs(firestore_ops.diff(re_, rb))})
-                for collection, row in difference(e, b).items():
-                    rows.setdefault(collection, Counter()).update(row)
+
+        for buyer in buyers:
+            hold = counted("hold", lambda: holds.place_hold(event["id"], buyer, lines=[
+                {"kind": "ticket", "ticket_type_id": ticket_type["id"], "quantity": 1}]))
+            counted("order and payment", lambda: pay(hold))
     return phases
 
 

@@ -155,17 +155,17 @@ class SeatView:
 
     def __init__(self, base):
         self.base, self.session = base, requests.Session()
-        self.states, self.reads = self._read(), 1
+        self.states, self.reads = self.read(), 1
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _read(self):
+    def read(self):
         return self.session.get(f"{self.base}/availability", timeout=120).json()["ticket_types"][0]["seats"]
 
     def _run(self):
         while not self._stop.wait(VIEW_SECONDS):
             try:
-                self.states, self.reads = self._read(), self.reads + 1
+                self.states, self.reads = self.read(), self.reads + 1
             except requests.RequestException:
                 continue
 
@@ -214,7 +214,7 @@ def seated(port, sale, tokens):
 
     with SeatView(base) as view:
         released = release_together(buyer, len(tokens))
-    left = _free_pairs(view._read())
+    left = _free_pairs(view.read())
     ok = [(s, e) for o, s, e, _ in outcomes if o == "ok"]
     no_pair = sum(1 for o, *_ in outcomes if o == "no_pair_left")
     p50, p99 = quantiles_ms([e - s for s, e in ok])
