@@ -229,10 +229,11 @@ def place_hold(event_id, buyer_uid, *, lines, idempotency_key=None):
 
     attempts, slot = claims.Attempts(), None
     for attempt in range(MAX_ATTEMPTS):
-        if slot is None:
-            slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
         with HINT.trying() as flight:
             chosen = _choose(plan, attempts, now, flight)
+            if slot is None:
+                # Read after choosing, so buyers of a sold-out pool hear it with no read of their slots.
+                slot, slot_takeover = _free_slot(event_id, buyer_uid, now)
             hold = hold_document(hold_id, event_id, buyer_uid, plan, chosen, tax_rates=tax_rates, slot_id=slot.id,
                                  fingerprint=fingerprint, now=now, expires_at=expires_at)
             try:
