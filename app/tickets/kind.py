@@ -8,7 +8,6 @@ already admitted someone is refunded only when the organizer says so.
 """
 from app.checkout.kinds import Line
 from app.errors import AppError
-from app.events import service as events
 from app.events import ticket_types
 from app.firebase import db
 from app.inventory import claims
@@ -66,7 +65,7 @@ class TicketKind:
     line_schema = TicketLineIn
 
     def plan(self, event, requests, now, *, buyer_uid):
-        ticket_types = {t["id"]: t for t in events.live_ticket_types(event["id"])}
+        offered = {t["id"]: t for t in ticket_types.cached_live(event["id"])}
         general = [r for r in requests if "seats" not in r]
         if len({r["ticket_type_id"] for r in general}) != len(general):
             raise _items_error("Each ticket type appears once; add up its quantity.")
@@ -75,7 +74,7 @@ class TicketKind:
             raise AppError("validation_error", details={"fields": {"seats": ["A seat appears once."]}})
         plan = []
         for request in general:
-            ticket_type = ticket_types.get(request["ticket_type_id"])
+            ticket_type = offered.get(request["ticket_type_id"])
             if ticket_type is None:
                 raise AppError("validation_error", "The event has no such ticket type.",
                                details={"fields": {"items": [f"Unknown ticket type {request['ticket_type_id']}."]}})
@@ -83,7 +82,7 @@ class TicketKind:
                 raise AppError("validation_error", "Seated tickets are held by seat.",
                                details={"fields": {"items": [f"{ticket_type['name']} is seated: send seats."]}})
             plan.append((ticket_type, request["quantity"], None))
-        by_section = {s: t for t in ticket_types.values() if t["kind"] == "seated" for s in t["sections"]}
+        by_section = {s: t for t in offered.values() if t["kind"] == "seated" for s in t["sections"]}
         grouped = {}
         for seat in seats:
             ticket_type = by_section.get(seat.split(":", 1)[0])

@@ -88,3 +88,21 @@ def test_a_reader_racing_a_write_cannot_cache_the_old_value(app):
         assert readcache.cached("family", "key", load_while_a_write_commits) == "value 1"
         assert readcache.cached("family", "key", load_while_a_write_commits) == "value 1"
     assert len(loads) == 2
+
+
+def test_holds_plan_from_cached_ticket_types_and_see_every_change(app, client, owner, make_event, make_user):
+    event = make_event(owner)
+    url = f"/api/v1/events/{event['id']}/ticket-types"
+    [general] = client.get(url).json
+    ticket_type_path = f"events/{event['id']}/ticket_types/{general['id']}"
+
+    def held_price():
+        body = {"items": [{"ticket_type_id": general["id"], "quantity": 1}]}
+        response = client.post(f"/api/v1/events/{event['id']}/holds", json=body, headers=make_user().headers)
+        assert response.status_code == 201
+        return response.json["items"][0]["unit_price"]
+
+    write_behind_the_service(app, ticket_type_path, {"price": 1})
+    assert held_price() == general["price"]
+    assert client.patch(f"{url}/{general['id']}", json={"price": 3100}, headers=owner.headers).status_code == 200
+    assert held_price() == 3100
