@@ -12,7 +12,8 @@ the flash crowd is kept fast:
   ``PROBE_SIZE`` candidates in one batched read before trying them;
 - after ``FRESH_AFTER_COLLISIONS`` collisions, or when the hint runs short,
   an authoritative read decides: a count first, and ``sold_out`` only when
-  Firestore says so, never from the hint alone;
+  Firestore says so, never from the hint alone; the requests of a process
+  that need one at once share it (``SharedCounts``);
 - a claim whose hold expired is free: ``attempts.taken_over`` remembers it so
   the checkout takes it over in a transaction on that claim alone.
 
@@ -20,7 +21,9 @@ Orders then move the claims along in their own transactions: ``hand_to_order``
 at checkout, ``sell`` on payment, ``release`` on cancellation, expiry and
 refund (after which ``forget`` clears this process's memory of them).
 """
+import itertools
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -58,6 +61,51 @@ class Attempts:
 
     taken_over: dict = field(default_factory=dict)  # claim id -> (pool id, unit) whose claim expired
     tried: dict = field(default_factory=dict)  # pool id -> units that collided
+
+
+class SharedCounts:
+    """Counts of a pool that this process's requests need at once, run one at a time and shared.
+
+    When the last units go, every request in flight turns to a count at the
+    same moment; run side by side they are the on-sale's most expensive reads.
+    Here a request waits while one runs, and then takes the result of the next
+    one instead of running its own: every count a request is answered from
+    began after the request asked for it, so a request that shares never hears
+    of a state older than its question.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pools = {}
+        self._tickets = itertools.count()
+
+    def waiting(self, key):
+        """Requests running or waiting for a count of ``key``."""
+        with self._lock:
+            return self._pools.get(key, {}).get("waiting", 0)
+
+    def count(self, key, run):
+        """(``run()``'s result or a share of one that began after this call, whether this call ran it)."""
+        asked = next(self._tickets)
+        with self._lock:
+            shared = self._pools.setdefault(key, {"lock": threading.Lock(), "waiting": 0, "began": -1})
+            shared["waiting"] += 1
+        try:
+            with shared["lock"]:
+                if shared["began"] > asked:
+                    return shared["result"], False
+                began = next(self._tickets)
+                result = run()
+                shared["began"], shared["result"] = began, result
+                return result, True
+        finally:
+            with self._lock:
+                shared["waiting"] -= 1
+                if not shared["waiting"]:
+                    del self._pools[key]
+
+
+COUNTS = SharedCounts()
 
 
 def sold_out(pool, available):
@@ -144,11 +192,12 @@ def _fresh_candidates(pool, quantity, now, flight):
         HINT.believe_sold_out(pool.id)
         raise sold_out(pool, 0)
     counted_at = utcnow()
-    taken, read_time = units.count_live(pool.id, now, exclude_retired=not pool.counts_retired)
+    (taken, read_time), counted_here = COUNTS.count(
+        pool.id, lambda: units.count_live(pool.id, now, exclude_retired=not pool.counts_retired))
     remaining = len(pool.units) - taken
     if remaining <= 0:
         HINT.believe_sold_out(pool.id)
-        if read_time is not None:
+        if read_time is not None and counted_here:
             soldout.record(pool.id, read_time, counted_at)
     if remaining < quantity:
         raise sold_out(pool, remaining)
