@@ -16,7 +16,8 @@ A process that has read a standing verdict keeps it in memory and follows the
 pool's release stamps with a Firestore listener, so the buyers after it are
 answered with no read at all. The verdict is dropped when the listener hears
 a release after it (from any worker or host), when its moment passes, when
-this process releases a unit itself, and when the listener stops. Until the
+this process releases a unit itself, when the listener stops, and before the
+process forks. Until the
 listener's first snapshot has confirmed that no release came after the
 verdict, buyers are answered from a read. A release in another process
 reaches the listener a moment after it commits (milliseconds on the
@@ -25,6 +26,7 @@ just before the release.
 """
 import hashlib
 import logging
+import os
 import random
 import threading
 
@@ -129,6 +131,9 @@ class _Verdicts:
 
 
 FOLLOWED = _Verdicts()
+# A listener is a gRPC stream served by a thread of its own, and a child forked while one is open aborts
+# (gRPC's fork handlers): a process lets go of the verdicts it follows before it forks.
+os.register_at_fork(before=FOLLOWED.drop_all)
 
 
 def stands(pool_id, now):

@@ -60,6 +60,16 @@ def woken_within(seconds, pool_id):
     return False
 
 
+def follows_within(seconds, pool_id):
+    """Whether, within ``seconds``, this process answers from a verdict it holds in memory."""
+    deadline = time.monotonic() + seconds
+    while not soldout.FOLLOWED.stands(pool_id, utcnow()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_release_in_another_process_wakes_the_verdict_this_one_follows(app, make_sale, make_user, tmp_path):
     sale = make_sale(capacity=2, per_order_limit=2)
     holder = make_user()
@@ -82,9 +92,7 @@ def test_the_buyers_after_a_sell_out_are_answered_with_no_read_at_all(app, make_
         raise AssertionError("Firestore was read although this process follows a standing verdict")
 
     with app.app_context():
-        deadline = time.monotonic() + 10
-        while not soldout.FOLLOWED.stands(sale.general["id"], utcnow()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert follows_within(10, sale.general["id"])
     monkeypatch.setattr(soldout, "db", no_read)
     monkeypatch.setattr(holds, "_free_slot", no_read)
     assert sold_out_from_the_verdict_alone(app, sale, make_user(), monkeypatch) == (409, "sold_out")
@@ -174,3 +182,17 @@ def test_a_process_that_found_the_pool_sold_out_asks_the_verdict_before_guessing
 
     monkeypatch.setattr(claims, "_probe", no_probe)
     assert sold_out_from_the_verdict_alone(app, sale, make_user(), monkeypatch) == (409, "sold_out")
+
+
+def test_a_process_following_a_verdict_can_still_start_children(app, make_sale, make_user):
+    sale = make_sale(capacity=1)
+    assert sale.hold(make_user()).status_code == 201
+    assert error(sale.hold(make_user())) == (409, "sold_out")
+    with app.app_context():
+        assert follows_within(10, sale.general["id"])
+    # A child started with a hook runs Python's fork handlers, as the devstack's processes are started.
+    child = subprocess.run(["true"], preexec_fn=lambda: None, timeout=60)
+    assert child.returncode == 0
+    with app.app_context():
+        assert soldout.FOLLOWED.stands(sale.general["id"], utcnow()) is None
+        assert soldout.stands(sale.general["id"], utcnow())
