@@ -271,9 +271,11 @@ class Runs:
         result["parts"] = cpu_parts.per_hold(firestore_ops.diff(cpu_parts.of_server(port), parts_before),
                                              cpu["app"])
         if late:
+            arrived = min(s for _, s, _ in late)
             result["late"] = {"answers": sorted({o for o, _, _ in late}),
                               "p50": quantiles_ms([e - s for _, s, e in late])[0],
-                              "p99": quantiles_ms([e - s for _, s, e in late])[1], "buyers": len(late)}
+                              "p99": quantiles_ms([e - s for _, s, e in late])[1], "buyers": len(late),
+                              "behind": sum(1 for _, _, e in outcomes if e > arrived)}
         result.update(cpu=cpu, event_id=event_id, ticket_type_id=ticket_type_id)
         result["audit"] = audit_claims(self.catalog.app, event_id, ticket_type_id, capacity)
         result["remaining"] = remaining_units(port, event_id)
@@ -290,6 +292,12 @@ class Runs:
         return {"answers": sorted({o for o, _, _ in answers}),
                 "ms": statistics.median(e - s for _, s, e in answers) * 1000,
                 "reads": firestore_ops.reads(ops) / len(tokens), "rpcs": firestore_ops.rpcs(ops) / len(tokens)}
+
+    def burst(self, result, tokens):
+        """Latency of ``tokens`` buyers released at once on a finished run's sale, with no crowd ahead of them."""
+        outcomes = crowd(self.server.port, result["event_id"], result["ticket_type_id"], [], late_tokens=tokens)[0]
+        p50, p99 = quantiles_ms([e - s for _, s, e in outcomes])
+        return {"answers": sorted({o for o, _, _ in outcomes}), "p50": p50, "p99": p99, "buyers": len(tokens)}
 
     def raw(self, title, uids, *, kind="claims", buckets=0, capacity=None):
         args, capacity = self.args, capacity or self.args.capacity
@@ -347,6 +355,7 @@ def main():
             results["sellout"] = runs.http("Sell-out", args.capacity, tokens[:args.buyers], late_tokens)
             # Warm-up buyers hold nothing in the sold-out sale: what one more buyer costs on an idle server.
             results["late_buyer"] = runs.one_at_a_time(results["sellout"], [t for _, t in warm][:5])
+            results["late_burst"] = runs.burst(results["sellout"], late_tokens)
             kinds = ("ours", "service", "raw", "transaction")
             for round_ in range(args.rounds):
                 # Rotating which goes first keeps drift on a shared machine out of the ratios.

@@ -75,6 +75,7 @@ def _row(name, runs, cpu_keys, note=""):
 def report(results, args, target):
     ours, raw, sellout, buckets = results["ours"], results["raw"], results["sellout"], results["buckets"]
     transaction, service, late = results["transaction"], results["service"], results["late_buyer"]
+    burst = results["late_burst"]
     cpu = {name: statistics.median(sum(r["cpu"].values()) / r["ok"] for r in runs) * 1000
            for name, runs in (("ours", ours), ("service", service), ("raw", raw), ("transaction", transaction))}
     ratio, ceiling = statistics.median(results["ratios"]), statistics.median(results["ceiling_ratios"])
@@ -135,7 +136,10 @@ def report(results, args, target):
         f"{sellout['cpu']['app']:.1f} + {sellout['cpu']['client']:.1f} + {sellout['cpu']['emulator']:.1f} |", "",
         *([f"{sellout['late']['buyers']} late buyers released the moment the last unit was held, while the crowd "
            f"was still being answered ({', '.join(sellout['late']['answers'])}): "
-           f"p50 **{sellout['late']['p50']:.0f} ms**, p99 {sellout['late']['p99']:.0f} ms.", ""]
+           f"p50 **{sellout['late']['p50']:.0f} ms**, p99 {sellout['late']['p99']:.0f} ms. "
+           f"{sellout['late']['behind']} of the crowd's requests were still unanswered when they arrived. "
+           f"The same {burst['buyers']} buyers again, at once on the server the crowd had left "
+           f"({', '.join(burst['answers'])}): p50 **{burst['p50']:.0f} ms**, p99 {burst['p99']:.0f} ms.", ""]
           if sellout.get("late") else []),
         f"Five more buyers afterwards, one at a time on the idle server ({', '.join(late['answers'])}): "
         f"{late['ms']:.0f} ms each (median), {late['rpcs']:.1f} RPCs and {late['reads']:.0f} documents read per "

@@ -4,9 +4,9 @@ Each loop runs in ``processes`` processes of ``threads`` threads, as gunicorn's
 workers do, and every buyer tries once:
 
 - ``claims``: what one hold of ours sends to Firestore when nothing collides
-  (the ticket-type query, a get of the buyer's hold slots, one batch creating
-  the hold, a slot and a claim, each document built by the same functions as
-  ours), with units dealt out in advance so no two buyers ever collide. No
+  (the ticket type from the read cache, as a hold plans from it, a get of the
+  buyer's hold slots, one batch creating the hold, a slot and a claim, each
+  document built by the same functions as ours), with units dealt out in advance so no two buyers ever collide. No
   endpoint doing this work can beat it.
 - ``transaction``: the same reads and writes in one Firestore transaction per
   buyer, units dealt out as above: the raw transaction loop the inventory
@@ -123,21 +123,21 @@ def _process(spec, lane, share, barrier, results):
     results.put({"outcomes": outcomes, "ops": tally.snapshot(), "cpu": time.process_time() - cpu_started})
 
 
-def _ticket_type(spec, transaction=None):
-    from app.events import service as events
+def _ticket_type(spec):
+    from app.events import ticket_types
 
-    return next(t for t in events.live_ticket_types(spec["event_id"], transaction=transaction)
-                if t["id"] == spec["ticket_type_id"])
+    return next(t for t in ticket_types.cached_live(spec["event_id"]) if t["id"] == spec["ticket_type_id"])
 
 
 def _hold_unit(spec, index, uid, writer, transaction=None):
-    """One hold's reads (ticket types, the buyer's slots), then its three create()s through ``writer``."""
+    """One hold's reads (the ticket type from the cache, the buyer's slots from Firestore), then its three
+    create()s through ``writer``."""
     from app.checkout import holds
     from app.firebase import db
     from app.timeutil import utcnow
 
     event_id = spec["event_id"]
-    ticket_type = _ticket_type(spec, transaction)
+    ticket_type = _ticket_type(spec)
     slots = [holds.slot_ref(event_id, uid, i) for i in range(spec["max_active_holds"])]
     list(db().get_all(slots, field_paths=["live_until"], transaction=transaction))
     now = utcnow()
