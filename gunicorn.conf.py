@@ -54,7 +54,7 @@ def post_fork(server, worker):
 
     # A lane for now, unique on this host; the lane lease (app/inventory/lanes.py) makes it unique across hosts.
     HINT.set_lane(worker.lane, server.num_workers)
-    lanes.serving()
+    lanes.serving(worker.lane, server.num_workers)
 
 
 def child_exit(server, worker):

@@ -4,11 +4,16 @@ A worker offers its buyers its own lane of each pool first (every ``lanes``-th
 unit, ``units.HINT``), so workers racing through an on-sale rarely pick the
 same unit. gunicorn numbers its workers' lanes per master (gunicorn.conf.py),
 so two hosts would repeat them and their workers would meet in the same units.
-Here each selling process takes the lowest lane whose lease nobody holds
+Here each selling process takes a lane whose lease nobody holds
 (``leases/lane-<n>``, the scheduler's lease mechanism), renews it every third
 of ``LANE_LEASE_SECONDS``, and counts the lanes held across every host: a
 worker that dies lets its lane go when its lease runs out, a replacement takes
-the lowest free one, and the others' lane counts follow.
+the lowest free one, and the others' lane counts follow. A worker asks for
+the lane gunicorn numbered it first, so the workers of a master starting
+together each find theirs free instead of all contending for lane 0, and
+counts at least its master's workers among the lanes, so none of them counts
+only the lanes taken before its own; a lane whose lease cannot be had right
+now (another worker's transaction holds it) is passed over for the next.
 
 A gunicorn worker says it sells (``serving()``, from post_fork) and the app it
 builds starts the keeper; other processes (the scheduler, tests, scripts)
@@ -19,7 +24,7 @@ import logging
 import os
 import threading
 
-from app.firebase import db
+from app.firebase import db, is_contention
 from app.inventory.units import HINT
 from app.leases import LEASES, acquire_lease, new_holder_id, release_lease
 from app.timeutil import utcnow
@@ -28,16 +33,17 @@ logger = logging.getLogger(__name__)
 
 EXTENSION = "lane_keeper"
 MAX_LANES = 64
-_serving = {"pid": None}
+_serving = {"pid": None, "lane": 0, "lanes": 1}
 
 
 def lease_name(lane):
     return f"lane-{lane}"
 
 
-def serving():
-    """This process serves buyers: the app it builds keeps a lane lease."""
-    _serving["pid"] = os.getpid()
+def serving(lane=0, lanes=1):
+    """This process serves buyers: the app it builds keeps a lane lease, asking for ``lane`` first and
+    counting at least ``lanes`` lanes (its master's workers)."""
+    _serving.update(pid=os.getpid(), lane=lane, lanes=lanes)
 
 
 def held_lanes(now):
@@ -48,8 +54,8 @@ def held_lanes(now):
 
 
 class LaneKeeper:
-    def __init__(self, app, ttl_seconds):
-        self.app, self.ttl = app, ttl_seconds
+    def __init__(self, app, ttl_seconds, preferred_lane=0, least_lanes=1):
+        self.app, self.ttl, self.preferred, self.least_lanes = app, ttl_seconds, preferred_lane, least_lanes
         self.holder = new_holder_id()
         self.lane = None
         self._stop = threading.Event()
@@ -66,12 +72,21 @@ class LaneKeeper:
             logger.warning("lane %d was taken over by another worker", self.lane)
             self.lane = None
         if self.lane is None:
-            self.lane = next((lane for lane in range(MAX_LANES)
-                              if acquire_lease(lease_name(lane), self.holder, ttl_seconds=self.ttl)), None)
+            order = [self.preferred] + [lane for lane in range(MAX_LANES) if lane != self.preferred]
+            self.lane = next((lane for lane in order if self._take(lane)), None)
         held = held_lanes(utcnow())
         if self.lane is not None:
-            HINT.set_lane(self.lane, max(held, default=self.lane) + 1)
+            HINT.set_lane(self.lane, max(max(held, default=self.lane) + 1, self.least_lanes))
         return self.lane
+
+    def _take(self, lane):
+        try:
+            return acquire_lease(lease_name(lane), self.holder, ttl_seconds=self.ttl)
+        except Exception as error:
+            if not is_contention(error):
+                raise
+            logger.info("lane %d is contended; trying the next", lane)
+            return False
 
     def _run(self):
         while not self._stop.is_set():
@@ -102,4 +117,4 @@ def init_app(app):
     """In a process that serves buyers, with LANE_LEASE_SECONDS set, keep a lane lease while it runs."""
     ttl = app.config["LANE_LEASE_SECONDS"]
     if ttl > 0 and _serving["pid"] == os.getpid():
-        app.extensions[EXTENSION] = LaneKeeper(app, ttl).start()
+        app.extensions[EXTENSION] = LaneKeeper(app, ttl, _serving["lane"] % MAX_LANES, _serving["lanes"]).start()
