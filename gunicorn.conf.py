@@ -32,6 +32,9 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# An on-sale opens thousands of connections at once: let the kernel queue them (up to net.core.somaxconn)
+# instead of resetting those past gunicorn's default of 2048.
+backlog = 4096
 accesslog = None
 errorlog = "-"
 preload_app = False
