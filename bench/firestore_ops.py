@@ -12,7 +12,11 @@ Kinds counted:
 - ``doc_lookup`` each document a get asked for, found or missing (Firestore bills both as a read);
 - ``query_doc`` each document a query returned;
 - ``write`` each write in a commit (create, set, update, delete);
-- ``aggregation`` each count() query (billed per 1,000 index entries it scans, not per document).
+- ``aggregation`` each count() query (billed per 1,000 index entries it scans, not per document);
+- ``commit_refused`` each commit Firestore refused because a document it creates exists (a collision) or
+  because its transaction lost to another (aborted);
+- ``collision_own_lane`` and ``collision_other_lane`` (``count_collisions``, gunicorn workers only) each unit
+  a hold found claimed by another buyer, by whether the unit is in this worker's lane.
 """
 import functools
 import re
@@ -21,6 +25,7 @@ import time
 from collections import Counter
 
 import requests
+from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1.services.firestore.client import FirestoreClient
 
 READ_KINDS = ("doc_lookup", "query_doc")
@@ -89,7 +94,11 @@ def install(sink):
                 sink("write", _documents_in(request, "writes"))
             elif name == "run_aggregation_query":
                 sink("aggregation")
-            result = original(self, request=request, **kwargs)
+            try:
+                result = original(self, request=request, **kwargs)
+            except (gexc.AlreadyExists, gexc.Aborted):
+                sink("commit_refused")
+                raise
             return after(result, sink) if after else result
 
         setattr(FirestoreClient, name, counted)
@@ -118,6 +127,26 @@ def install_in_worker(counter):
             sent = counts
 
     threading.Thread(target=flush, name="bench-ops-flush", daemon=True).start()
+    return tally
+
+
+def count_collisions(sink):
+    """Count each unit a hold of this process found claimed by another buyer: in this worker's own lane (two
+    workers selling one lane) or in another's (a worker whose lane ran dry taking from the others)."""
+    from app.inventory import claims
+    from app.inventory.units import HINT
+
+    learn = claims.learn
+
+    @functools.wraps(learn)
+    def counted(pool, doc_id, unit, attempts, now):
+        expired = learn(pool, doc_id, unit, attempts, now)
+        if not expired:
+            own = pool.units.index(unit) % HINT.lanes == HINT.lane
+            sink("collision_own_lane" if own else "collision_other_lane")
+        return expired
+
+    claims.learn = counted
 
 
 def of_server(port):

@@ -76,7 +76,9 @@ def general(servers, catalog, stack, title, capacity, tokens, late_tokens=()):
     holds = max(result["ok"], 1)
     result.update(cpu={"app": app_cpu, "emulator": emulator_cpu}, parts=cpu_parts.per_hold(parts, app_cpu),
                   audit=audit_claims(catalog.app, event_id, ticket_type_id, capacity),
-                  collisions=max(0.0, ops.get("rpc:commit", 0) - result["ok"]) / holds,
+                  collisions=ops.get("commit_refused", 0) / holds,
+                  taken_own_lane=ops.get("collision_own_lane", 0) / holds,
+                  taken_other_lane=ops.get("collision_other_lane", 0) / holds,
                   failures=Counter(o for o, _, _ in outcomes + late
                                    if o.startswith("client error") or o in SERVER_ERRORS))
     soldout = [e - s for o, s, e in outcomes if o == "sold_out"]
@@ -186,7 +188,9 @@ def seated(port, sale, tokens):
 
     def buyer(index, ready):
         session = requests.Session()
-        headers = {"Authorization": f"Bearer {tokens[index]}"}
+        # A connection per try, as the general-admission buyers open one: a try on a kept-alive connection that
+        # the server closed since the last answer fails before it reaches the server.
+        headers = {"Authorization": f"Bearer {tokens[index]}", "Connection": "close"}
         ready()
         started, outcome, tries, taken = time.monotonic(), "no_pair_left", 0, set()
         pairs = _free_pairs(view.states)
@@ -277,6 +281,7 @@ def main():
             print(f"seated: {results['seated']['ok']} pairs, {results['seated']['holds_per_s']:.0f}/s", flush=True)
         hosts = {}
         with serve(stack, log_dir, redis_url, workers=4, lanes=LANE_LEASE) as one:
+            settle_lanes()
             general([one], catalog, stack, "Warm-up one", 200, tokens[:200])
             hosts["one master, 4 workers"] = general([one], catalog, stack, "One host", args.hosts_capacity,
                                                      tokens[:args.hosts_capacity])
@@ -285,7 +290,7 @@ def main():
             with ExitStack() as masters:
                 servers = [masters.enter_context(serve(stack, log_dir, redis_url, workers=2, lanes=lanes))
                            for _ in range(2)]
-                time.sleep(float(LANE_LEASE) / 3 + 2)  # every worker has taken its lane lease and counted the others
+                settle_lanes()
                 general(servers, catalog, stack, f"Warm-up {label}", 200, tokens[:200])
                 hosts[label] = general(servers, catalog, stack, label, args.hosts_capacity,
                                        tokens[:args.hosts_capacity])
@@ -299,8 +304,14 @@ def main():
 def _general_row(label, r):
     sold_out = "–" if r["sold_out_p50"] is None else f"{r['sold_out_p50']:.0f}"
     return (f"| {label} | {r['ok']} | {r['holds_per_s']:.1f} | {r['p50']:.0f} / {r['p99']:.0f} | {sold_out} | "
-            f"{r['collisions']:.3f} | {r['audit']['oversold']} | {r['false_sold_outs']} | "
-            f"{r['refused_while_free']} | {_failures(r['failures'])} |")
+            f"{r['collisions']:.3f} | {r['taken_own_lane']:.3f} + {r['taken_other_lane']:.3f} | "
+            f"{r['audit']['oversold']} | {r['false_sold_outs']} | {r['refused_while_free']} | "
+            f"{_failures(r['failures'])} |")
+
+
+def settle_lanes():
+    """Wait until every worker has taken its lane lease and counted the lanes the others hold."""
+    time.sleep(float(LANE_LEASE) / 3 + 2)
 
 
 def _failures(counts):
@@ -317,9 +328,10 @@ def report(results, args):
         f"{results['seconds']:.0f} s; 1-minute load average {results['load'][0]:.1f} at the start, "
         f"{results['load'][1]:.1f} at the end)", "",
         f"### General admission: {args.buyers} buyers at once for {args.capacity} units", "",
-        "| run | holds | holds/s | hold p50 / p99 ms | sold-out p50 ms | collisions / hold | oversold | "
+        "| run | holds | holds/s | hold p50 / p99 ms | sold-out p50 ms | collisions / hold | units found taken / hold: "
+        "own lane + other lanes | oversold | "
         "false sold-outs | refused while units were free | failed requests |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         _general_row("ours, gunicorn 2 workers", g), "",
     ]
     if g.get("late"):
@@ -340,15 +352,19 @@ def report(results, args):
         f"availability endpoint ({s['view_reads']} reads), as apps would from the live feed, leaving out seats a "
         "seat_taken answer named. A false sold-out is a buyer who saw no pair left while one was.", "",
         f"### Several hosts: {args.hosts_capacity} buyers for as many units, 4 workers in all", "",
-        "| run | holds | holds/s | hold p50 / p99 ms | sold-out p50 ms | collisions / hold | oversold | "
+        "| run | holds | holds/s | hold p50 / p99 ms | sold-out p50 ms | collisions / hold | units found taken / hold: "
+        "own lane + other lanes | oversold | "
         "false sold-outs | refused while units were free | failed requests |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(_general_row(label, r) for label, r in hosts.items()), "",
         "Ratio of two masters' holds/s to one master's with the same number of workers: "
         + "; ".join(f"{label}: **{r['holds_per_s'] / one['holds_per_s']:.2f}**" for label, r in hosts.items()
                     if r is not one) + ".", "",
-        "Collisions / hold: commits beyond one per successful hold (a create() that met a unit another buyer "
-        "had just claimed, retried). Failed requests: a 5xx answer (busy, internal_error, service_unavailable, "
+        "Collisions / hold: commits Firestore refused, per successful hold (a create() that met a unit another "
+        "buyer had just claimed, or a transaction that lost to another; the hold tries again). Units found taken: "
+        "each unit a worker's hold tried and found claimed by another buyer, by whether the unit is in that "
+        "worker's own lane (another worker selling the same lane, or one whose lane ran dry taking from it) or "
+        "in another's (this worker's lane ran dry, or a probe's answer went stale). Failed requests: a 5xx answer (busy, internal_error, service_unavailable, "
         "not_ready), or a request the client could not complete (client error: the exception it raised, after "
         "at most 120 s). Buyers' tokens are minted in the Auth emulator's shape; every run is audited from "
         "Firestore afterwards.",
