@@ -41,8 +41,10 @@ logger = logging.getLogger(__name__)
 VERDICTS = "pool_verdicts"
 RELEASES = "pool_releases"
 RELEASE_SHARDS = 8
-# Pools whose verdict one process follows at once; past it, the longest followed is let go.
-FOLLOWED_POOLS = 64
+# Pools whose verdict one process follows at once; past it, the longest followed is let go. Each listener
+# keeps one stream open on the process's connection to Firestore, which carries about 100 at once (HTTP/2's
+# usual limit) and is shared with the requests' own calls.
+FOLLOWED_POOLS = 16
 
 
 def _digest(name):

@@ -196,3 +196,20 @@ def test_a_process_following_a_verdict_can_still_start_children(app, make_sale, 
     with app.app_context():
         assert soldout.FOLLOWED.stands(sale.general["id"], utcnow()) is None
         assert soldout.stands(sale.general["id"], utcnow())
+
+
+def test_a_process_follows_a_bounded_number_of_pools_and_lets_the_longest_followed_go(app, monkeypatch):
+    monkeypatch.setattr(soldout, "FOLLOWED_POOLS", 2)
+    verdicts = soldout._Verdicts()
+    with app.app_context():
+        now = utcnow()
+        try:
+            for pool_id in ("pool-a", "pool-b", "pool-c"):
+                verdicts.follow(pool_id, now, units.FOREVER)
+            deadline = time.monotonic() + 10
+            while not (verdicts.stands("pool-b", now) and verdicts.stands("pool-c", now)):
+                assert time.monotonic() < deadline, "the listeners never confirmed their verdicts"
+                time.sleep(0.05)
+            assert verdicts.stands("pool-a", now) is None
+        finally:
+            verdicts.drop_all()
