@@ -17,12 +17,11 @@ pool's release stamps with a Firestore listener, so the buyers after it are
 answered with no read at all. The verdict is dropped when the listener hears
 a release after it (from any worker or host), when its moment passes, when
 this process releases a unit itself, when the listener stops, and before the
-process forks. Until the
-listener's first snapshot has confirmed that no release came after the
-verdict, buyers are answered from a read. A release in another process
-reaches the listener a moment after it commits (milliseconds on the
-emulator); a buyer inside that moment hears ``sold_out`` as if they had come
-just before the release.
+process forks. Until the listener's first snapshot has confirmed that no
+release came after the verdict, buyers are answered from a read. A release
+in another process reaches the listener a moment after it commits
+(milliseconds on the emulator); a buyer inside that moment hears ``sold_out``
+as if they had come just before the release.
 """
 import hashlib
 import logging
