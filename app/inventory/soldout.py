@@ -20,8 +20,9 @@ this process releases a unit itself, when the listener stops, and before the
 process forks. Until the listener's first snapshot has confirmed that no
 release came after the verdict, buyers are answered from a read. A release
 in another process reaches the listener a moment after it commits
-(milliseconds on the emulator); a buyer inside that moment hears ``sold_out``
-as if they had come just before the release.
+(milliseconds on the emulator; while the listener reconnects after a broken
+stream, until it has); a buyer inside that moment hears ``sold_out`` as if
+they had come just before the release.
 """
 import hashlib
 import logging
