@@ -55,7 +55,7 @@ def verdict_ref(pool_id):
     return db().collection(VERDICTS).document(_digest(pool_id))
 
 
-def _release_ref(pool_id, shard):
+def release_ref(pool_id, shard):
     return db().collection(RELEASES).document(_digest(f"{pool_id}/{shard}"))
 
 
@@ -143,7 +143,7 @@ def stands(pool_id, now):
     standing one, else from one read of the verdict and its release stamps."""
     if FOLLOWED.stands(pool_id, now):
         return True
-    refs = [verdict_ref(pool_id)] + [_release_ref(pool_id, shard) for shard in range(RELEASE_SHARDS)]
+    refs = [verdict_ref(pool_id)] + [release_ref(pool_id, shard) for shard in range(RELEASE_SHARDS)]
     found = {s.reference.path: s for s in db().get_all(refs) if s.exists}
     verdict = found.get(refs[0].path)
     if verdict is None or verdict.to_dict().get("sold_out_at") is None or verdict.get("until") <= now:
@@ -182,5 +182,5 @@ def mark_released(tx, pool_ids):
     pool_ids = sorted(set(pool_ids))
     FOLLOWED.drop(pool_ids)
     for pool_id in pool_ids:
-        tx.set(_release_ref(pool_id, random.randrange(RELEASE_SHARDS)),
+        tx.set(release_ref(pool_id, random.randrange(RELEASE_SHARDS)),
                {"pool": pool_id, "released_at": firestore.SERVER_TIMESTAMP})
