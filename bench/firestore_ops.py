@@ -131,8 +131,9 @@ def install_in_worker(counter):
 
 
 def count_collisions(sink):
-    """Count each unit a hold of this process found claimed by another buyer: in this worker's own lane (two
-    workers selling one lane) or in another's (a worker whose lane ran dry taking from the others)."""
+    """Count each unit a hold of this process found claimed by another buyer, by whether the unit is in this
+    worker's own lane (another worker selling the same lane, or one whose lane ran dry taking from it) or in
+    another's (this worker's lane ran dry, or a probe's answer went stale)."""
     from app.inventory import claims
     from app.inventory.units import HINT
 

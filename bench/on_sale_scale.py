@@ -364,9 +364,9 @@ def report(results, args):
         "buyer had just claimed, or a transaction that lost to another; the hold tries again). Units found taken: "
         "each unit a worker's hold tried and found claimed by another buyer, by whether the unit is in that "
         "worker's own lane (another worker selling the same lane, or one whose lane ran dry taking from it) or "
-        "in another's (this worker's lane ran dry, or a probe's answer went stale). Failed requests: a 5xx answer (busy, internal_error, service_unavailable, "
-        "not_ready), or a request the client could not complete (client error: the exception it raised, after "
-        "at most 120 s). Buyers' tokens are minted in the Auth emulator's shape; every run is audited from "
+        "in another's (this worker's lane ran dry, or a probe's answer went stale). Failed requests: a 5xx "
+        "answer (busy, internal_error, service_unavailable, not_ready), or a request the client could not "
+        "complete (client error: the exception it raised, after at most 120 s). Buyers' tokens are minted in the Auth emulator's shape; every run is audited from "
         "Firestore afterwards.",
     ]
     body = "\n".join(lines)

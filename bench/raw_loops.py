@@ -6,8 +6,9 @@ workers do, and every buyer tries once:
 - ``claims``: what one hold of ours sends to Firestore when nothing collides
   (the ticket type from the read cache, as a hold plans from it, a get of the
   buyer's hold slots, one batch creating the hold, a slot and a claim, each
-  document built by the same functions as ours), with units dealt out in advance so no two buyers ever collide. No
-  endpoint doing this work can beat it.
+  document built by the same functions as ours), with units dealt out in
+  advance so no two buyers ever collide. No endpoint doing this work can beat
+  it.
 - ``transaction``: the same reads and writes in one Firestore transaction per
   buyer, units dealt out as above: the raw transaction loop the inventory
   issue's target (≥ 0.7) is set against.
