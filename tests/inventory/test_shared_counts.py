@@ -45,29 +45,42 @@ def test_a_request_alone_counts_for_itself_every_time():
 
 
 def test_a_count_that_failed_is_shared_with_nobody():
-    counts = SharedCounts()
-    started, release = threading.Event(), threading.Event()
+    counts, calls = SharedCounts(), []
+    first_running, first_done, second_running, second_done = (threading.Event() for _ in range(4))
 
-    def failing():
-        started.set()
-        release.wait(10)
-        raise RuntimeError("deadline exceeded")
+    def count():
+        calls.append(1)
+        if len(calls) == 1:
+            first_running.set()
+            first_done.wait(10)
+            return 1
+        if len(calls) == 2:
+            second_running.set()
+            second_done.wait(10)
+            raise RuntimeError("deadline exceeded")
+        return 7
 
-    failures = []
+    answers, failures = [], []
 
-    def first():
+    def ask():
         try:
-            counts.count("pool", failing)
+            answers.append(counts.count("pool", count))
         except RuntimeError as exc:
             failures.append(exc)
 
-    thread = threading.Thread(target=first)
-    thread.start()
-    started.wait(10)
-    later = []
-    waiter = threading.Thread(target=lambda: later.append(counts.count("pool", lambda: 7)))
-    waiter.start()
-    release.set()
-    thread.join(10)
-    waiter.join(10)
-    assert len(failures) == 1 and later == [(7, True)]
+    threads = [threading.Thread(target=ask)]
+    threads[0].start()
+    first_running.wait(10)
+    threads += [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads[1:]:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while counts.waiting("pool") < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first_done.set()  # one of the two waiting runs the next count, which fails
+    second_running.wait(10)
+    second_done.set()
+    for thread in threads:
+        thread.join(10)
+    # The other may not take the first count (it began before they asked) nor the failed one: it counts again.
+    assert len(failures) == 1 and sorted(answers) == [(1, True), (7, True)]
