@@ -115,13 +115,20 @@ def make_garage(app, client, make_user, make_venue, make_event):
         venue = make_venue(owner, **(venue or {}))
         with app.app_context():
             venues.add_venue_staff(venue["id"], current(owner), staff.uid)
-        made = make_event(owner, venue=venue, **(event or {}))
+        made = make_event(owner, venue=venue, **(event or morning_event()))
         response = client.post(f"/api/v1/venues/{venue['id']}/parking-lots", json=lot_body(**lot),
                                headers=owner.headers)
         assert response.status_code == 201, response.json
         return Garage(app, client, shop_for(client, owner, made), staff, response.json)
 
     return build
+
+
+def morning_event():
+    """A garage's event unless a test names one: 08:00 to 11:00 UTC, 30 days ahead, so that its demand window
+    (event_window_minutes on either side) never reaches an evening() booking, whatever time the tests run."""
+    starts = evening(hour=8)
+    return {"starts_at": starts, "ends_at": starts + timedelta(hours=3)}
 
 
 def evening(days=30, hour=18):
