@@ -88,13 +88,22 @@ class LaneKeeper:
             logger.info("lane %d is contended; trying the next", lane)
             return False
 
+    def renew(self):
+        """``keep()``, logging what fails: a lane is an optimisation, so the worker sells on in its last lane and
+        tries again. Losing to another transaction is expected under load and said in one line."""
+        try:
+            with self.app.app_context():
+                self.keep()
+        except Exception as error:
+            if not is_contention(error):
+                logger.exception("lane lease not renewed")
+            else:
+                logger.warning("lane lease not renewed: another transaction held it; trying again in %.0f s",
+                               self.ttl / 3)
+
     def _run(self):
         while not self._stop.is_set():
-            try:
-                with self.app.app_context():
-                    self.keep()
-            except Exception:  # a lane is an optimisation: keep selling on the last one and try again
-                logger.exception("lane lease not renewed")
+            self.renew()
             self._stop.wait(self.ttl / 3)
 
     def stop(self):

@@ -56,3 +56,30 @@ def test_a_lane_another_workers_transaction_holds_is_passed_over(app, monkeypatc
     monkeypatch.setattr(lanes, "acquire_lease", contended_on_lane_0)
     with app.app_context():
         assert keeper.keep() == 1
+
+
+def test_a_renewal_that_loses_to_another_transaction_is_one_warning_and_the_lane_is_kept(app, monkeypatch,
+                                                                                         caplog):
+    keeper = keeper_of(app, monkeypatch)
+    with app.app_context():
+        assert keeper.keep() == 0
+
+    def lock_timeout(name, holder, *, ttl_seconds):
+        raise gexc.Aborted("Transaction lock timeout.")
+
+    monkeypatch.setattr(lanes, "acquire_lease", lock_timeout)
+    with caplog.at_level(logging.WARNING, logger=lanes.__name__):
+        keeper.renew()
+    [record] = [r for r in caplog.records if r.name == lanes.__name__]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert keeper.lane == 0 and units.HINT.lane == 0
+
+    def firestore_gone(name, holder, *, ttl_seconds):
+        raise gexc.ServiceUnavailable("connection refused")
+
+    monkeypatch.setattr(lanes, "acquire_lease", firestore_gone)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=lanes.__name__):
+        keeper.renew()
+    [record] = [r for r in caplog.records if r.name == lanes.__name__]
+    assert record.levelname == "ERROR" and record.exc_info is not None
