@@ -50,24 +50,24 @@ RELEASE = textwrap.dedent("""
 """)
 
 
-def woken_within(seconds, pool_id):
-    """Whether, within ``seconds``, this process stops believing the verdict it follows."""
+def within(seconds, condition):
+    """Whether ``condition()`` holds within ``seconds``: a listener hears Firestore a moment after a commit."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not soldout.stands(pool_id, utcnow()):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def follows_within(seconds, pool_id):
-    """Whether, within ``seconds``, this process answers from a verdict it holds in memory."""
-    deadline = time.monotonic() + seconds
-    while not soldout.FOLLOWED.stands(pool_id, utcnow()):
+    while not condition():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
     return True
+
+
+def woken_within(seconds, pool_id):
+    """Whether, within ``seconds``, this process stops believing the verdict it follows."""
+    return within(seconds, lambda: not soldout.stands(pool_id, utcnow()))
+
+
+def follows_within(seconds, pool_id):
+    """Whether, within ``seconds``, this process answers from a verdict it holds in memory."""
+    return within(seconds, lambda: soldout.FOLLOWED.stands(pool_id, utcnow()))
 
 
 def test_a_release_in_another_process_wakes_the_verdict_this_one_follows(app, make_sale, make_user, tmp_path):
@@ -206,10 +206,7 @@ def test_a_process_follows_a_bounded_number_of_pools_and_lets_the_longest_follow
         try:
             for pool_id in ("pool-a", "pool-b", "pool-c"):
                 verdicts.follow(pool_id, now, units.FOREVER)
-            deadline = time.monotonic() + 10
-            while not (verdicts.stands("pool-b", now) and verdicts.stands("pool-c", now)):
-                assert time.monotonic() < deadline, "the listeners never confirmed their verdicts"
-                time.sleep(0.05)
+            assert within(10, lambda: verdicts.stands("pool-b", now) and verdicts.stands("pool-c", now))
             assert verdicts.stands("pool-a", now) is None
         finally:
             verdicts.drop_all()
